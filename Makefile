@@ -1,0 +1,79 @@
+# Two commands matter: `make demo` and `make test`. Everything else is a step of those.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PY ?= python3
+UV := $(PY) -m uv
+VENV := .venv
+INFRA := $(PY) infra/local/localinfra.py
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(PY)
+
+# The test suite runs on its own broker and database (own ports, own state folder), so it never
+# disturbs what `make up` is running.
+TEST_ENV := ALLIANCE_LOCAL_DIR=$(CURDIR)/.local/test ALLIANCE_PG_PORT=55442 ALLIANCE_KAFKA_PORT=59102 ALLIANCE_KAFKA_CONTROLLER_PORT=59103
+
+.PHONY: help install proto proto-check lint test test-unit infra-up infra-down up down demo status logs \
+        run-data-exchange run-referral run-procurement run-cost-sharing run-results-mutual-recognition keys
+
+help:
+	@echo "make demo    bring up Kafka, PostgreSQL and all five services, register the sample alliance, show it everywhere"
+	@echo "make test    install what is missing, start a private Kafka + PostgreSQL, run every test, tear down"
+	@echo "make up / make down / make status / make logs   run the platform for exploration"
+	@echo "make run-<service>   one service in the foreground (after make up or make infra-up)"
+	@echo "make proto   regenerate Python code from proto/  (make proto-check: fail if stale)"
+
+$(VENV)/.synced: pyproject.toml uv.lock $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
+	@$(UV) --version >/dev/null 2>&1 || $(PY) -m pip install --quiet --disable-pip-version-check uv
+	$(UV) sync --frozen --all-packages
+	@touch $@
+
+install: $(VENV)/.synced
+
+proto: install
+	$(VENV)/bin/python scripts/gen_proto.py
+
+proto-check: install
+	$(VENV)/bin/python scripts/gen_proto.py --check
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+test: install
+	@set -o pipefail; trap '$(TEST_ENV) $(INFRA) down' EXIT; \
+	$(MAKE) --no-print-directory proto-check lint && \
+	eval "$$($(TEST_ENV) $(INFRA) up)" && \
+	export ALLIANCE_INFRA_CTL="$(CURDIR)/infra/local/localinfra.py" $(TEST_ENV) && \
+	$(VENV)/bin/pytest libs services tests $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; rc=1; fi; exit $$rc
+
+test-unit: install
+	$(VENV)/bin/pytest libs services tests --ignore-glob="*/integration/*" $(PYTEST_ARGS)
+
+infra-up:
+	@$(INFRA) up >/dev/null && $(INFRA) status
+
+infra-down:
+	@$(INFRA) down
+
+keys: install
+	@test -f .local/keys/jwks.json || $(VENV)/bin/alliance-token keygen --dir .local/keys
+
+up: install infra-up keys
+	@$(VENV)/bin/python scripts/platform.py up
+
+down:
+	@-$(VENV)/bin/python scripts/platform.py down 2>/dev/null
+	@$(INFRA) down
+
+status:
+	@$(INFRA) status; $(VENV)/bin/python scripts/platform.py status
+
+logs:
+	@tail -n 20 .local/services/*.log
+
+demo: up
+	@$(VENV)/bin/python scripts/demo.py
+
+run-%: install infra-up keys
+	@eval "$$($(INFRA) env)" && export $$($(VENV)/bin/python scripts/platform.py env $*) && \
+	$(VENV)/bin/alliance-$* migrate && exec $(VENV)/bin/alliance-$* run

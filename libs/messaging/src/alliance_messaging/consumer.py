@@ -1,0 +1,250 @@
+"""Idempotent consumer: read_committed, one DB transaction per partition batch, offsets after commit, DLQ."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
+from opentelemetry import trace
+from sqlalchemy import Table
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from alliance_telemetry import extract_kafka_context
+
+from .envelope import CloudEvent, InvalidEnvelope
+from .kafka import dlq_topic, idempotent_producer
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
+
+Handler = Callable[[AsyncConnection, CloudEvent], Awaitable[None]]
+
+
+class PoisonMessage(Exception):
+    """A handler's verdict that retrying can never help: dead-letter at once."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Infrastructure failures (database or broker unreachable) that must never dead-letter a message."""
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError,
+                        ConnectionError, OSError, TimeoutError, KafkaError)):
+        return True
+    cause = exc.__cause__ or exc.__context__
+    return cause is not None and cause is not exc and type(cause).__module__.startswith("asyncpg") and (
+        "Connection" in type(cause).__name__ or "CannotConnect" in type(cause).__name__
+    )
+
+
+class _Revocations(ConsumerRebalanceListener):
+    """Waits for the in-flight batch before partitions are handed to another consumer."""
+
+    def __init__(self, lock: asyncio.Lock) -> None:
+        self._lock = lock
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        async with self._lock:
+            log.info("partitions revoked", extra={"fields": {"partitions": [str(tp) for tp in revoked]}})
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        log.info("partitions assigned", extra={"fields": {"partitions": [str(tp) for tp in assigned]}})
+
+
+class EventConsumer:
+    """Applies events once per consumer group; failing events are retried, then dead-lettered."""
+
+    def __init__(
+        self,
+        *,
+        engine: AsyncEngine,
+        processed_events: Table,
+        bootstrap: str,
+        group_id: str,
+        topics: Sequence[str],
+        handlers: Mapping[str, Handler],
+        max_attempts: int = 5,
+        backoff_initial: float = 0.1,
+        backoff_max: float = 5.0,
+        batch_max: int = 500,
+    ) -> None:
+        self._engine = engine
+        self._processed = processed_events
+        self._bootstrap = bootstrap
+        self._group_id = group_id
+        self._topics = list(topics)
+        self._handlers = dict(handlers)
+        self._max_attempts = max_attempts
+        self._backoff_initial = backoff_initial
+        self._backoff_max = backoff_max
+        self._batch_max = batch_max
+        self._lock = asyncio.Lock()
+        self._consumer: AIOKafkaConsumer | None = None
+        self._dlq = None
+        self.applied = 0
+        self.dead_lettered = 0
+        self.duplicates = 0
+
+    @property
+    def group_id(self) -> str:
+        return self._group_id
+
+    def _new_consumer(self) -> AIOKafkaConsumer:
+        return AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap,
+            group_id=self._group_id,
+            client_id=self._group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+            max_poll_interval_ms=300000,
+            session_timeout_ms=10000,
+            heartbeat_interval_ms=3000,
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until `stop` is set; survives broker and database outages."""
+        backoff = self._backoff_initial
+        while not stop.is_set():
+            try:
+                await self._run_once(stop)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - restart the client on any failure
+                log.warning("consumer loop failed; restarting",
+                            extra={"fields": {"group": self._group_id, "error": repr(exc)[:300],
+                                              "retry_in_s": backoff}})
+                await self._close()
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=backoff)
+                except TimeoutError:
+                    pass
+                backoff = min(backoff * 2, self._backoff_max)
+
+    async def _run_once(self, stop: asyncio.Event) -> None:
+        consumer = self._new_consumer()
+        self._consumer = consumer
+        self._dlq = idempotent_producer(self._bootstrap, f"{self._group_id}-dlq")
+        await consumer.start()
+        await self._dlq.start()
+        consumer.subscribe(self._topics, listener=_Revocations(self._lock))
+        try:
+            while not stop.is_set():
+                batches = await consumer.getmany(timeout_ms=200, max_records=self._batch_max)
+                for tp, records in batches.items():
+                    async with self._lock:
+                        await self._process_partition_batch(tp, records)
+                        await self._commit_offset(consumer, tp, records[-1].offset + 1)
+        finally:
+            await self._close()
+
+    async def _commit_offset(self, consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> None:
+        """Commit the next offset to read, only after the batch's database transaction committed."""
+        await consumer.commit({tp: offset})
+
+    async def _close(self) -> None:
+        consumer, self._consumer = self._consumer, None
+        dlq, self._dlq = self._dlq, None
+        for client in (consumer, dlq):
+            if client is not None:
+                try:
+                    await client.stop()
+                except Exception:  # noqa: BLE001 - best effort on a broken client
+                    log.warning("kafka client stop failed", exc_info=True)
+
+    async def _process_partition_batch(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
+        """One transaction for the batch; each record in its own savepoint."""
+        try:
+            async with self._engine.begin() as conn:
+                for record in records:
+                    await self._process_record(conn, record)
+        except Exception:
+            # Nothing of this batch is committed: re-read it from the first record.
+            if self._consumer is not None:
+                self._consumer.seek(tp, records[0].offset)
+            raise
+
+    async def _process_record(self, conn: AsyncConnection, record: ConsumerRecord) -> None:
+        try:
+            event = CloudEvent.from_json_bytes(record.value)
+        except InvalidEnvelope as exc:
+            await self._dead_letter(record, exc, attempts=1)
+            return
+        handler = self._handlers.get(event.type)
+        if handler is None:
+            return
+        parent = extract_kafka_context(record.headers)
+        attempt = 0
+        while True:
+            attempt += 1
+            with tracer.start_as_current_span(
+                f"{record.topic} process", context=parent, kind=trace.SpanKind.CONSUMER,
+                attributes={"messaging.system": "kafka", "messaging.destination.name": record.topic,
+                            "messaging.kafka.partition": record.partition,
+                            "messaging.kafka.offset": record.offset,
+                            "messaging.consumer.group.name": self._group_id,
+                            "cloudevents.event_type": event.type, "cloudevents.event_id": event.id},
+            ):
+                try:
+                    async with conn.begin_nested():
+                        if await self._record(conn, record, event, "applied"):
+                            await handler(conn, event)
+                            self.applied += 1
+                        else:
+                            self.duplicates += 1
+                    return
+                except Exception as exc:  # noqa: BLE001 - classify below
+                    if is_transient(exc):
+                        raise
+                    if isinstance(exc, (PoisonMessage, InvalidEnvelope)) or attempt >= self._max_attempts:
+                        await self._dead_letter(record, exc, attempts=attempt, conn=conn, event=event)
+                        return
+                    log.warning("handler failed; retrying",
+                                extra={"fields": {"event_type": event.type, "event_id": event.id,
+                                                  "attempt": attempt, "error": repr(exc)[:300]}})
+            await asyncio.sleep(min(self._backoff_initial * 2 ** (attempt - 1), self._backoff_max))
+
+    async def _record(self, conn: AsyncConnection, record: ConsumerRecord, event: CloudEvent,
+                      outcome: str) -> bool:
+        """Insert the processed-event row; False if this group already handled the event."""
+        inserted = await conn.execute(
+            insert(self._processed)
+            .values(consumer_group=self._group_id, event_id=uuid.UUID(event.id), event_type=event.type,
+                    topic=record.topic, partition=record.partition, offset=record.offset, outcome=outcome)
+            .on_conflict_do_nothing()
+            .returning(self._processed.c.event_id)
+        )
+        return inserted.first() is not None
+
+    async def _dead_letter(self, record: ConsumerRecord, error: BaseException, *, attempts: int,
+                           conn: AsyncConnection | None = None, event: CloudEvent | None = None) -> None:
+        """Send the original bytes to `<topic>.dlq` with the error and coordinates in headers."""
+        headers = list(record.headers or ()) + [
+            ("dlq.error.type", type(error).__name__.encode()),
+            ("dlq.error.message", str(error)[:1000].encode()),
+            ("dlq.original.topic", record.topic.encode()),
+            ("dlq.original.partition", str(record.partition).encode()),
+            ("dlq.original.offset", str(record.offset).encode()),
+            ("dlq.consumer.group", self._group_id.encode()),
+            ("dlq.attempts", str(attempts).encode()),
+            ("dlq.failed_at", datetime.now(UTC).isoformat().encode()),
+        ]
+        assert self._dlq is not None
+        await self._dlq.send_and_wait(dlq_topic(record.topic), value=record.value, key=record.key,
+                                      headers=headers)
+        if conn is not None and event is not None:
+            async with conn.begin_nested():
+                await self._record(conn, record, event, "dead_lettered")
+        self.dead_lettered += 1
+        log.error("event dead-lettered",
+                  extra={"fields": {"topic": record.topic, "partition": record.partition,
+                                    "offset": record.offset, "error_type": type(error).__name__,
+                                    "dlq": dlq_topic(record.topic)}})

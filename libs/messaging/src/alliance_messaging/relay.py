@@ -1,0 +1,157 @@
+"""Outbox relay: publishes committed outbox rows with an idempotent producer, then marks them sent."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import zlib
+from collections.abc import Callable
+
+from aiokafka import AIOKafkaProducer
+from opentelemetry import trace
+from sqlalchemy import Table, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from alliance_telemetry import context_from_traceparent, inject_kafka_headers
+
+from .envelope import CONTENT_TYPE
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
+
+
+class OutboxRelay:
+    """Moves outbox rows to Kafka; at-least-once, in outbox order per key, never skips a crashed row.
+
+    One relay per database publishes at a time (a transaction-scoped advisory lock), so rows leave
+    in commit order even when several replicas run; the others wait as hot standbys.
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        outbox: Table,
+        producer_factory: Callable[[], AIOKafkaProducer],
+        *,
+        batch_size: int = 500,
+        poll_interval: float = 0.1,
+        max_backoff: float = 5.0,
+        name: str = "outbox-relay",
+    ) -> None:
+        self._engine = engine
+        self._outbox = outbox
+        self._producer_factory = producer_factory
+        self._producer: AIOKafkaProducer | None = None
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._max_backoff = max_backoff
+        self._lock_key = zlib.crc32(f"{name}:{outbox.name}".encode())
+        self._wake = asyncio.Event()
+        self.published = 0
+
+    def notify(self) -> None:
+        """Wake the relay now (a use case just committed outbox rows)."""
+        self._wake.set()
+
+    async def _ensure_producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            producer = self._producer_factory()
+            await producer.start()
+            self._producer = producer
+        return self._producer
+
+    async def _drop_producer(self) -> None:
+        # A fresh producer (new producer id) is the way out of a stuck idempotent sequence.
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            try:
+                await producer.stop()
+            except Exception:  # noqa: BLE001 - best effort on a broken client
+                log.warning("producer stop failed", exc_info=True)
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of unpublished rows; returns how many were published."""
+        o = self._outbox
+        async with self._engine.begin() as conn:
+            locked = await conn.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": self._lock_key})
+            if not locked:
+                return 0
+            rows = (
+                await conn.execute(
+                    select(o.c.id, o.c.topic, o.c.message_key, o.c.payload, o.c.traceparent, o.c.event_type)
+                    .where(o.c.published_at.is_(None))
+                    .order_by(o.c.id)
+                    .limit(self._batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not rows:
+                return 0
+            producer = await self._ensure_producer()
+            try:
+                futures = []
+                for row in rows:
+                    with tracer.start_as_current_span(
+                        f"{row.topic} publish",
+                        context=context_from_traceparent(row.traceparent),
+                        kind=trace.SpanKind.PRODUCER,
+                        attributes={"messaging.system": "kafka", "messaging.destination.name": row.topic,
+                                    "cloudevents.event_type": row.event_type},
+                    ):
+                        headers = inject_kafka_headers([("content-type", CONTENT_TYPE.encode())])
+                    futures.append(
+                        await producer.send(row.topic, value=row.payload, key=row.message_key.encode(),
+                                            headers=headers)
+                    )
+                await asyncio.gather(*futures)
+            except BaseException as exc:
+                await self._record_failure([r.id for r in rows], exc)
+                await self._drop_producer()
+                raise
+            await self._mark_published(conn, [r.id for r in rows])
+        self.published += len(rows)
+        return len(rows)
+
+    async def _mark_published(self, conn: AsyncConnection, ids: list[int]) -> None:
+        o = self._outbox
+        await conn.execute(update(o).where(o.c.id.in_(ids))
+                           .values(published_at=func.now(), attempts=o.c.attempts + 1, last_error=None))
+
+    async def _record_failure(self, ids: list[int], exc: BaseException) -> None:
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(
+                    update(self._outbox).where(self._outbox.c.id.in_(ids))
+                    .values(attempts=self._outbox.c.attempts + 1, last_error=repr(exc)[:500])
+                )
+        except Exception:  # noqa: BLE001 - the database may be the thing that is down
+            log.warning("could not record publish failure", exc_info=True)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Publish until `stop` is set, backing off exponentially while Kafka or the database fails."""
+        backoff = self._poll_interval
+        try:
+            while not stop.is_set():
+                try:
+                    n = await self.publish_pending()
+                    backoff = self._poll_interval
+                    if n:
+                        continue
+                except Exception as exc:  # noqa: BLE001 - keep relaying whatever fails
+                    log.warning("outbox relay pass failed; retrying",
+                                extra={"fields": {"error": repr(exc)[:300], "retry_in_s": backoff}})
+                    backoff = min(backoff * 2 if backoff else 0.1, self._max_backoff)
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=backoff)
+                except TimeoutError:
+                    pass
+        finally:
+            await self._drop_producer()
+
+    async def pending(self) -> int:
+        """Rows not yet published."""
+        async with self._engine.connect() as conn:
+            return await conn.scalar(
+                select(func.count()).select_from(self._outbox).where(self._outbox.c.published_at.is_(None))
+            ) or 0

@@ -1,0 +1,79 @@
+"""Liveness and readiness: readiness really asks the database and the broker."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from aiokafka import AIOKafkaClient
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from .problems import PROBLEM_JSON
+
+Check = Callable[[], Awaitable[None]]
+
+
+def database_check(engine: AsyncEngine) -> Check:
+    async def check() -> None:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    return check
+
+
+class KafkaProbe:
+    """A long-lived metadata client; each check is one metadata round-trip to the broker."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self._bootstrap = bootstrap
+        self._client: AIOKafkaClient | None = None
+
+    async def __call__(self) -> None:
+        if self._client is None:
+            client = AIOKafkaClient(bootstrap_servers=self._bootstrap, request_timeout_ms=3000)
+            await client.bootstrap()
+            self._client = client
+        try:
+            metadata = await self._client.fetch_all_metadata()
+            if not metadata.brokers():
+                raise ConnectionError("no brokers in metadata")
+        except Exception:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.close()
+
+
+def health_router(checks: dict[str, Check], timeout: float = 3.0) -> APIRouter:
+    """`/healthz` (process alive) and `/readyz` (every dependency answers)."""
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz", summary="Liveness")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz", summary="Readiness: database and broker reachable")
+    async def readyz() -> JSONResponse:
+        async def run(name: str, check: Check) -> tuple[str, str | None]:
+            try:
+                await asyncio.wait_for(check(), timeout)
+                return name, None
+            except Exception as exc:  # noqa: BLE001 - report, don't raise
+                return name, f"{type(exc).__name__}: {exc}"[:200]
+
+        results = await asyncio.gather(*(run(n, c) for n, c in checks.items()))
+        failed = {n: err for n, err in results if err}
+        body = {"status": "ready" if not failed else "not-ready",
+                "checks": {n: ("ok" if not err else err) for n, err in results}}
+        if failed:
+            body |= {"type": "https://alliance.example/problems/not-ready", "title": "Service Unavailable",
+                     "status": 503}
+            return JSONResponse(body, status_code=503, media_type=PROBLEM_JSON)
+        return JSONResponse(body)
+
+    return router

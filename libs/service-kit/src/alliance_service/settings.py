@@ -1,0 +1,41 @@
+"""Typed, fail-fast settings; each service subclasses with its own env prefix."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_ISSUER = "https://auth.alliance.local/dev"
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every service has. Peer addresses have no defaults: a missing one stops start-up."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = Field(description="postgresql+asyncpg://user@host:port/db")
+    kafka_bootstrap: str = Field(description="host:port[,host:port]")
+    http_host: str = "127.0.0.1"
+    http_port: int
+    grpc_host: str = "127.0.0.1"
+    grpc_port: int
+    jwks: str = Field(description="JWKS file path or http(s) URL")
+    jwt_issuer: str = DEV_ISSUER
+    jwt_audience: str = "alliance-platform"
+    otlp_endpoint: str | None = None
+    log_level: str = "INFO"
+    consumer_group: str | None = None
+    topic_prefix: str = Field("", description="prepended to every topic, e.g. 'staging.'")
+    topic_partitions: int = 3
+    topic_replication_factor: int = 1
+
+    @model_validator(mode="after")
+    def _refuse_dev_defaults_in_production(self) -> ServiceSettings:
+        if self.environment == "production" and self.jwt_issuer == DEV_ISSUER:
+            raise ValueError("jwt_issuer must be the real identity provider outside development")
+        if not self.database_url.startswith("postgresql+asyncpg://"):
+            raise ValueError("database_url must use the postgresql+asyncpg:// driver")
+        return self

@@ -1,0 +1,129 @@
+"""pytest fixtures: real Kafka, real PostgreSQL, dev signing keys, whole services in-process."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from .infra import Databases, Infra, InfraUnavailable
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[Infra]:
+    resolved = Infra()
+    yield resolved
+    resolved.close()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(infra: Infra) -> str:
+    try:
+        return infra.kafka_bootstrap()
+    except InfraUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def pg_admin_dsn(infra: Infra) -> str:
+    try:
+        return infra.pg_admin_dsn()
+    except InfraUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def databases(pg_admin_dsn: str) -> AsyncIterator[Databases]:
+    dbs = Databases(pg_admin_dsn)
+    yield dbs
+    await dbs.drop_all()
+
+
+@pytest.fixture
+def unique() -> Callable[[str], str]:
+    """Unique names for topics, groups and databases, so tests never see each other's data."""
+    run = uuid.uuid4().hex[:8]
+    return lambda name: f"test.{run}.{name}"
+
+
+@pytest.fixture(scope="session")
+def dev_keys(tmp_path_factory: pytest.TempPathFactory):
+    from alliance_auth.dev import DevKeys
+
+    return DevKeys.create(tmp_path_factory.mktemp("keys"))
+
+
+@pytest_asyncio.fixture
+async def start_service(databases: Databases, kafka_bootstrap: str, dev_keys, unique
+                        ) -> AsyncIterator[Callable[..., Awaitable]]:
+    """Start a service (ServiceSpec) in-process on a fresh migrated database and the real broker.
+
+    All services started in one test share a topic prefix, so they talk to each other and to nobody else.
+    """
+    from alliance_service import build_runtime, upgrade
+
+    started = []
+    prefix = unique("")
+
+    async def start(spec, *, start: bool = True, **overrides):
+        url = await databases.create(spec.name)
+        await upgrade(Path(spec.service_dir), url)
+        settings = spec.settings_type(**{
+            "database_url": url, "kafka_bootstrap": kafka_bootstrap, "http_port": 0, "grpc_port": 0,
+            "jwks": str(dev_keys.jwks_path), "topic_prefix": prefix, "environment": "test", **overrides})
+        runtime = build_runtime(spec, settings)
+        if start:
+            await runtime.start()
+        started.append(runtime)
+        return runtime
+
+    yield start
+    for runtime in reversed(started):
+        await runtime.stop()
+
+
+class InfraControl:
+    """Stops and starts the local broker and database (the no-Docker local mode) for fault tests."""
+
+    def __init__(self, script: str) -> None:
+        self._script = script
+
+    async def _run(self, command: str) -> None:
+        import asyncio
+        import sys
+
+        proc = await asyncio.create_subprocess_exec(sys.executable, self._script, command,
+                                                    stdout=asyncio.subprocess.PIPE,
+                                                    stderr=asyncio.subprocess.STDOUT)
+        out, _ = await proc.communicate()
+        if proc.returncode != 0:
+            raise RuntimeError(f"{command} failed: {out.decode(errors='replace')[-2000:]}")
+
+    async def stop_kafka(self) -> None:
+        await self._run("stop-kafka")
+
+    async def kill_kafka(self) -> None:
+        await self._run("kill-kafka")
+
+    async def start_kafka(self) -> None:
+        await self._run("start-kafka")
+
+    async def stop_pg(self) -> None:
+        await self._run("stop-pg")
+
+    async def start_pg(self) -> None:
+        await self._run("start-pg")
+
+
+@pytest.fixture(scope="session")
+def infra_control() -> InfraControl:
+    """Needs ALLIANCE_INFRA_CTL (set by `make test`) pointing at infra/local/localinfra.py."""
+    import os
+
+    script = os.environ.get("ALLIANCE_INFRA_CTL")
+    if not script:
+        pytest.skip("broker/database restarts need the local infra mode (ALLIANCE_INFRA_CTL); `make test` sets it")
+    return InfraControl(script)

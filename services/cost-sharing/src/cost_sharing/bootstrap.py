@@ -1,0 +1,24 @@
+"""Composition root of cost-sharing."""
+
+from pathlib import Path
+
+from alliance_service import ServiceSpec
+
+from .adapters.orm import messaging, metadata
+from .config import Settings
+from .entrypoints import http
+from .service import member_hospitals
+
+SPEC = ServiceSpec(
+    name="cost-sharing",
+    title="Alliance cost sharing",
+    description="Contribution coefficients, allocations, referral and DRG settlement, ledger, indicators.",
+    settings_type=Settings,
+    metadata=metadata,
+    tables=messaging,
+    stream_topic="alliance.cost_sharing.v1",
+    service_dir=Path(__file__).resolve().parents[2],
+    routers=lambda rt: [http.router(rt)],
+    handlers=lambda rt: member_hospitals.handlers(),
+    subscriptions=[member_hospitals.REGISTRY_TOPIC],
+)

@@ -1,0 +1,11 @@
+from pydantic_settings import SettingsConfigDict
+
+from alliance_service import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    """Environment variables prefixed REFERRAL_."""
+
+    model_config = SettingsConfigDict(env_prefix="REFERRAL_")
+    http_port: int = 8082
+    grpc_port: int = 9082
