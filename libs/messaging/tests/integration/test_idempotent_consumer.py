@@ -17,8 +17,9 @@ from alliance_messaging import (
     event_from_proto,
     upsert_if_newer,
 )
+from alliance_testing.helpers import eventually, read_all
 
-from .conftest import eventually, items, read_all, tables
+from .conftest import items, tables
 
 TYPE = "google.protobuf.Struct"
 

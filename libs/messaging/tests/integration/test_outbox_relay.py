@@ -10,9 +10,16 @@ from collections import Counter
 from google.protobuf.struct_pb2 import Struct
 from sqlalchemy import select
 
-from alliance_messaging import OutboxRelay, OutgoingEvent, add_to_outbox, event_from_proto, idempotent_producer
+from alliance_messaging import (
+    OutboxRelay,
+    OutgoingEvent,
+    add_to_outbox,
+    event_from_proto,
+    idempotent_producer,
+)
+from alliance_testing.helpers import read_all
 
-from .conftest import read_all, tables
+from .conftest import tables
 
 
 def _events(topic: str, n: int, key_prefix: str = "agg") -> list[OutgoingEvent]:

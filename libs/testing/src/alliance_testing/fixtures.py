@@ -73,7 +73,8 @@ async def start_service(databases: Databases, kafka_bootstrap: str, dev_keys, un
         await upgrade(Path(spec.service_dir), url)
         settings = spec.settings_type(**{
             "database_url": url, "kafka_bootstrap": kafka_bootstrap, "http_port": 0, "grpc_port": 0,
-            "jwks": str(dev_keys.jwks_path), "topic_prefix": prefix, "environment": "test", **overrides})
+            "jwks": str(dev_keys.jwks_path), "topic_prefix": prefix, "consumer_group": f"{prefix}{spec.name}",
+            "environment": "test", **overrides})
         runtime = build_runtime(spec, settings)
         if start:
             await runtime.start()

@@ -1,0 +1,42 @@
+"""Waiting helpers for tests against real, asynchronous infrastructure."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+
+
+async def read_all(bootstrap: str, topic: str, expected: int, timeout: float = 30.0) -> list:
+    """Read a topic from the beginning until `expected` records arrived (or time runs out), then a bit more."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"reader-{uuid.uuid4().hex}",
+                                auto_offset_reset="earliest", enable_auto_commit=False,
+                                isolation_level="read_committed")
+    await consumer.start()
+    records: list = []
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(records) < expected and asyncio.get_running_loop().time() < deadline:
+            for recs in (await consumer.getmany(timeout_ms=300)).values():
+                records.extend(recs)
+        for recs in (await consumer.getmany(timeout_ms=700)).values():  # catch duplicates beyond `expected`
+            records.extend(recs)
+    finally:
+        await consumer.stop()
+    return records
+
+
+async def eventually(predicate: Callable[[], Awaitable[Any]], timeout: float = 30.0,
+                     interval: float = 0.1) -> Any:
+    """Poll an async predicate until it returns something truthy; fail the test after `timeout`."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await predicate()
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(interval)
