@@ -59,14 +59,14 @@ keys: install
 	@test -f .local/keys/jwks.json || $(VENV)/bin/alliance-token keygen --dir .local/keys
 
 up: install infra-up keys
-	@$(VENV)/bin/python scripts/platform.py up
+	@$(VENV)/bin/python scripts/processes.py up
 
 down:
-	@-$(VENV)/bin/python scripts/platform.py down 2>/dev/null
+	@-$(VENV)/bin/python scripts/processes.py down 2>/dev/null
 	@$(INFRA) down
 
 status:
-	@$(INFRA) status; $(VENV)/bin/python scripts/platform.py status
+	@$(INFRA) status; $(VENV)/bin/python scripts/processes.py status
 
 logs:
 	@tail -n 20 .local/services/*.log
@@ -75,5 +75,5 @@ demo: up
 	@$(VENV)/bin/python scripts/demo.py
 
 run-%: install infra-up keys
-	@eval "$$($(INFRA) env)" && export $$($(VENV)/bin/python scripts/platform.py env $*) && \
+	@eval "$$($(INFRA) env)" && export $$($(VENV)/bin/python scripts/processes.py env $*) && \
 	$(VENV)/bin/alliance-$* migrate && exec $(VENV)/bin/alliance-$* run

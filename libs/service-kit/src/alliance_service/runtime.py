@@ -112,7 +112,7 @@ class Runtime:
             await self._start_grpc()
         if http:
             await self._start_http()
-        log.info("service started", extra={"fields": {"service": self.spec.name, "http_port": self.http_port,
+        log.info("service started", extra={"fields": {"http_port": self.http_port,
                                                       "grpc_port": self.grpc_port}})
 
     async def _start_grpc(self) -> None:
