@@ -12,7 +12,7 @@ export UV_PYTHON := $(PY)
 # disturbs what `make up` is running.
 TEST_ENV := ALLIANCE_LOCAL_DIR=$(CURDIR)/.local/test ALLIANCE_PG_PORT=55442 ALLIANCE_KAFKA_PORT=59102 ALLIANCE_KAFKA_CONTROLLER_PORT=59103
 
-.PHONY: help install proto proto-check lint test test-unit infra-up infra-down up down demo status logs \
+.PHONY: help install proto proto-check contracts contracts-check lint test test-unit infra-up infra-down up down demo status logs \
         run-data-exchange run-referral run-procurement run-cost-sharing run-results-mutual-recognition keys
 
 help:
@@ -20,7 +20,7 @@ help:
 	@echo "make test    install what is missing, start a private Kafka + PostgreSQL, run every test, tear down"
 	@echo "make up / make down / make status / make logs   run the platform for exploration"
 	@echo "make run-<service>   one service in the foreground (after make up or make infra-up)"
-	@echo "make proto   regenerate Python code from proto/  (make proto-check: fail if stale)"
+	@echo "make contracts   regenerate Python code from proto/ and docs/openapi/*.json (make contracts-check: fail if stale)"
 
 $(VENV)/.synced: pyproject.toml uv.lock $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
 	@$(UV) --version >/dev/null 2>&1 || $(PY) -m pip install --quiet --disable-pip-version-check uv
@@ -35,12 +35,18 @@ proto: install
 proto-check: install
 	$(VENV)/bin/python scripts/gen_proto.py --check
 
+contracts: proto
+	$(VENV)/bin/python scripts/export_openapi.py
+
+contracts-check: proto-check
+	$(VENV)/bin/python scripts/export_openapi.py --check
+
 lint: install
 	$(VENV)/bin/ruff check .
 
 test: install
 	@set -o pipefail; trap '$(TEST_ENV) $(INFRA) down' EXIT; \
-	$(MAKE) --no-print-directory proto-check lint && \
+	$(MAKE) --no-print-directory contracts-check lint && \
 	eval "$$($(TEST_ENV) $(INFRA) up)" && \
 	export ALLIANCE_INFRA_CTL="$(CURDIR)/infra/local/localinfra.py" $(TEST_ENV) && \
 	$(VENV)/bin/pytest libs services tests $(PYTEST_ARGS); rc=$$?; \

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-
-import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -48,13 +45,3 @@ def test_an_async_engine_is_instrumented_through_its_sync_engine() -> None:
     engine = create_async_engine("postgresql+asyncpg://u:p@127.0.0.1:1/alliance")
     instrument_sqlalchemy(engine)
     assert engine.sync_engine in _instrumented_engines
-
-
-@pytest.mark.skipif(importlib.util.find_spec("aiosqlite") is None, reason="aiosqlite missing")
-async def test_an_async_sqlite_engine_produces_spans(exporter: InMemorySpanExporter) -> None:
-    engine = create_async_engine("sqlite+aiosqlite://")
-    instrument_sqlalchemy(engine)
-    async with engine.connect() as conn:
-        await conn.execute(text("SELECT 1"))
-    await engine.dispose()
-    assert len(_db_spans(exporter)) == 1
