@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 import uvicorn
@@ -45,6 +45,14 @@ from .uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 
+class ExtraServer(Protocol):
+    """Another listener a service runs beside HTTP and gRPC (e.g. HL7 MLLP)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
 @dataclass
 class ServiceSpec:
     """What makes a service itself; everything else is the same machinery."""
@@ -60,6 +68,8 @@ class ServiceSpec:
     handlers: Callable[[Runtime], Mapping[str, Handler]] = lambda _: {}
     subscriptions: Sequence[str] = ()
     grpc_services: Callable[[Runtime, grpc.aio.Server], Sequence[str]] = lambda _rt, _srv: ()
+    servers: Callable[[Runtime], Sequence[ExtraServer]] = lambda _: ()
+    configure: Callable[[Runtime], None] = lambda _: None   # builds service-specific parts into extras
     description: str = ""
     version: str = "0.1.0"
 
@@ -83,6 +93,7 @@ class Runtime:
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     _http: uvicorn.Server | None = None
     _kafka_probe: KafkaProbe | None = None
+    _servers: list[ExtraServer] = field(default_factory=list)
 
     @property
     def source(self) -> str:
@@ -110,6 +121,9 @@ class Runtime:
                 self._tasks.append(asyncio.create_task(self.consumer.run(self._stop), name="consumer"))
         if grpc_enabled:
             await self._start_grpc()
+        for server in self.spec.servers(self):
+            await server.start()
+            self._servers.append(server)
         if http:
             await self._start_http()
         log.info("service started", extra={"fields": {"http_port": self.http_port,
@@ -146,6 +160,8 @@ class Runtime:
             self._http.should_exit = True
         if self.grpc_server is not None:
             await self.grpc_server.stop(grace=2)
+        for server in reversed(self._servers):
+            await server.stop()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, timeout=15)
@@ -171,6 +187,7 @@ def build_runtime(spec: ServiceSpec, settings: ServiceSettings | None = None) ->
                         lambda: idempotent_producer(s.kafka_bootstrap, f"{spec.name}-relay"),
                         name=spec.name)
     runtime = Runtime(spec=spec, settings=s, engine=engine, verifier=verifier, relay=relay, consumer=None)
+    spec.configure(runtime)
     handlers = dict(spec.handlers(runtime))
     if spec.subscriptions and handlers:
         runtime.consumer = EventConsumer(

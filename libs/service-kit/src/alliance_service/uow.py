@@ -28,6 +28,10 @@ class EventSink:
                                  traceparent=current_traceparent())
         self._pending.append(OutgoingEvent(topic=self._topic_prefix + topic, key=key, event=event))
 
+    def discard(self) -> None:
+        """Forget the events collected so far (the use case decided not to change anything)."""
+        self._pending = []
+
     async def flush(self, conn: AsyncConnection) -> int:
         """Write the collected events in the caller's transaction."""
         pending, self._pending = self._pending, []

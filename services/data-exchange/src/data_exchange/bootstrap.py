@@ -1,23 +1,49 @@
 """Composition root of data-exchange."""
 
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
-from alliance_service import ServiceSpec
+from alliance_service import Runtime, ServiceSpec
 
 from .adapters.events import TOPIC
 from .adapters.orm import messaging, metadata
+from .adapters.patient_index import PostgresPatientIndex
 from .config import Settings
-from .entrypoints import grpc_server, http
+from .domain.mpi import IdentifierProtector
+from .entrypoints import code_maps_http, grpc_server, hl7_http, http
+from .entrypoints.mllp import MllpServer
+from .service.hl7_ingest import handle_message
+
+
+def configure(runtime: Runtime) -> None:
+    """Build the patient index, the HL7 handler and the MLLP listener into the runtime."""
+    s: Settings = runtime.settings  # type: ignore[assignment]
+    patients = PostgresPatientIndex(IdentifierProtector(s.identifier_key.encode()))
+
+    async def hl7_handler(raw: bytes, allowed_hospital: str | None = None) -> bytes:
+        return await handle_message(raw, runtime.uow, patients, now=datetime.now(UTC),
+                                    allowed_hospital=allowed_hospital)
+
+    runtime.extras.update(patient_index=patients, hl7_handler=hl7_handler,
+                          mllp=MllpServer(partial(hl7_handler), s.mllp_host, s.mllp_port,
+                                          max_message_bytes=s.mllp_max_message_bytes))
+
 
 SPEC = ServiceSpec(
     name="data-exchange",
     title="Alliance data exchange",
-    description="HL7 v2 / FHIR R4 ingest, master patient index, code mapping and the facility registry.",
+    description="HL7 v2 (MLLP and HTTP) and FHIR R4 ingest, master patient index, code mapping and the "
+                "facility registry.",
     settings_type=Settings,
     metadata=metadata,
     tables=messaging,
     stream_topic=TOPIC,
     service_dir=Path(__file__).resolve().parents[2],
-    routers=lambda rt: [http.router(rt)],
+    configure=configure,
+    routers=lambda rt: [http.router(rt), code_maps_http.router(rt), hl7_http.router(rt)],
     grpc_services=grpc_server.add_services,
+    servers=lambda rt: [rt.extras["mllp"]],
 )

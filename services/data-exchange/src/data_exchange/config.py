@@ -1,6 +1,9 @@
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from alliance_service import ServiceSettings
+
+DEV_IDENTIFIER_KEY = "dev-only-identifier-key-0123456789abcdef-do-not-use-in-production"
 
 
 class Settings(ServiceSettings):
@@ -9,3 +12,15 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="DATA_EXCHANGE_")
     http_port: int = 8081
     grpc_port: int = 9081
+    mllp_host: str = "127.0.0.1"
+    mllp_port: int = 2575
+    mllp_max_message_bytes: int = 1_048_576
+    identifier_key: str = Field(DEV_IDENTIFIER_KEY, min_length=32,
+                                description="secret key for hashing national ID, phone and insurance numbers")
+    hl7_default_charset: str = "utf-8"
+
+    @model_validator(mode="after")
+    def _refuse_dev_key_in_production(self) -> "Settings":
+        if self.environment == "production" and self.identifier_key == DEV_IDENTIFIER_KEY:
+            raise ValueError("set DATA_EXCHANGE_IDENTIFIER_KEY: the development key must not hash real identifiers")
+        return self

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, any_, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.facilities import Hospital, HospitalLevel, HospitalProfile
@@ -47,3 +47,12 @@ class HospitalRepository:
         if region_code:
             stmt = stmt.where(hospitals.c.region_code == region_code)
         return [_to_domain(r) for r in (await self._conn.execute(stmt)).all()]
+
+
+async def hospital_for_facility(conn: AsyncConnection, facility: str) -> str | None:
+    """The active member hospital a sending-facility code (MSH-4 / FHIR source) belongs to."""
+    row = (await conn.execute(
+        select(hospitals.c.hospital_id).where(
+            hospitals.c.active,
+            (hospitals.c.hospital_id == facility) | (literal(facility) == any_(hospitals.c.interface_facility_codes))))).first()
+    return row.hospital_id if row else None

@@ -1,0 +1,86 @@
+"""HL7 v2 over MLLP: many concurrent connections, messages on one connection answered in order, one ACK each."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from ..hl7 import Hl7Error, MllpDecoder, build_ack, frame
+from ..hl7.framing import FramingError
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[bytes], Awaitable[bytes]]
+
+
+class MllpServer:
+    """An asyncio TCP listener speaking MLLP (0x0B … 0x1C 0x0D)."""
+
+    def __init__(self, handler: Handler, host: str, port: int, *, max_message_bytes: int = 1_048_576,
+                 idle_timeout: float = 300.0, max_connections: int = 256) -> None:
+        self._handler = handler
+        self._host, self._port = host, port
+        self._max_bytes = max_message_bytes
+        self._idle = idle_timeout
+        self._slots = asyncio.Semaphore(max_connections)
+        self._server: asyncio.Server | None = None
+        self._connections: set[asyncio.Task] = set()
+        self.port: int | None = None
+        self.messages = 0
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, self._host, self._port, limit=2 ** 16)
+        self.port = self._server.sockets[0].getsockname()[1]
+        log.info("MLLP listening", extra={"fields": {"port": self.port}})
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for task in list(self._connections):
+                task.cancel()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 5)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._connections.add(task)
+        decoder = MllpDecoder(max_message_bytes=self._max_bytes)
+        try:
+            async with self._slots:
+                while True:
+                    try:
+                        data = await asyncio.wait_for(reader.read(65536), self._idle)
+                    except TimeoutError:
+                        break
+                    if not data:
+                        break
+                    for item in decoder.feed(data):
+                        writer.write(frame(await self._answer(item)))
+                        await writer.drain()
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        except Exception:  # noqa: BLE001 - one bad connection never takes the listener down
+            log.exception("MLLP connection failed")
+        finally:
+            if task is not None:
+                self._connections.discard(task)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    async def _answer(self, item: bytes | FramingError) -> bytes:
+        now = datetime.now(UTC)
+        if isinstance(item, FramingError):
+            err = Hl7Error(reason=item.reason, code=100, segment="MSH")
+            return build_ack(None, "AR", [err], control_id="FRAMING", now=now, raw=b"")
+        self.messages += 1
+        try:
+            return await self._handler(item)
+        except Exception:  # noqa: BLE001 - answer AE and keep the connection; nothing was committed
+            log.exception("HL7 message handling failed")
+            err = Hl7Error(reason="internal error; the message was not stored, please resend", code=207)
+            return build_ack(None, "AE", [err], control_id="ERROR", now=now, raw=item)

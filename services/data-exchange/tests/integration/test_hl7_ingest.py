@@ -1,0 +1,208 @@
+"""HL7 v2 over real MLLP into a real database and broker: ACKs, duplicates, mapping, one patient, hostile input."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from alliance_testing.helpers import read_all
+from data_exchange.adapters.orm import inbound_messages, patients
+from data_exchange.bootstrap import SPEC
+from data_exchange.hl7 import MllpDecoder, ack_fields, frame
+
+HOSPITALS = [
+    {"hospital_id": "H001", "name": "省第一人民医院", "level": "tertiary", "region_code": "330100",
+     "specialties": ["cardiology"], "total_beds": 1800},
+    {"hospital_id": "H002", "name": "桐庐县人民医院", "level": "secondary", "region_code": "330122",
+     "specialties": ["internal_medicine"], "total_beds": 380},
+]
+NID = "11010519491231002X"  # synthetic, checksum-valid
+
+
+def oru(control: str, *, facility: str = "TLXRMYY", mrn: str = "MRN-77", wbc_code: str = "WBC",
+        charset: str = "UNICODE UTF-8", name: str = "张三丰", value: str = "5.6") -> str:
+    return "\r".join([
+        f"MSH|^~\\&|LIS|{facility}|ALLIANCE|ALLIANCE|20261123083000+0800||ORU^R01^ORU_R01|{control}|P|2.5.1"
+        f"|||AL|NE||{charset}",
+        f"PID|1||{mrn}^^^{facility}^MR~{NID}^^^CHN^NNCHN||{name}||19491231|M|||||13812345678",
+        "OBR|1|PL-1|RPT-9001|CBC^血常规^L|||20261123080000+0800||||||||||||||||LAB|F",
+        f"OBX|1|NM|{wbc_code}^白细胞计数^L||{value}|10*9/L|3.5-9.5|N|||F|||20261123080000+0800",
+        "OBX|2|NM|HGB^血红蛋白^L||135|g/L|130-175|N|||F|||20261123080000+0800",
+        "NTE|1||复查 \\T\\ 随访",
+    ]) + "\r"
+
+
+def adt_a01(control: str, *, facility: str = "H001", mrn: str = "ZY-5001") -> str:
+    return "\r".join([
+        f"MSH|^~\\&|HIS|{facility}|ALLIANCE|ALLIANCE|20261123090000+0800||ADT^A01^ADT_A01|{control}|P|2.5.1"
+        "|||AL|NE||UNICODE UTF-8",
+        "EVN|A01|20261123090000+0800",
+        f"PID|1||{mrn}^^^{facility}^MR~{NID}^^^CHN^NNCHN||张三丰||19491231|M|||||13812345678",
+        "PV1|1|I|CARD^^^H001||||||||||||||||V-1001|||||||||||||||||||||||||20261123090000+0800",
+    ]) + "\r"
+
+
+class MllpClient:
+    def __init__(self, port: int) -> None:
+        self.port = port
+
+    async def __aenter__(self):
+        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        self.decoder = MllpDecoder()
+        self.pending: list[bytes] = []
+        return self
+
+    async def __aexit__(self, *exc):
+        self.writer.close()
+        await self.writer.wait_closed()
+
+    async def send_raw(self, data: bytes) -> None:
+        self.writer.write(data)
+        await self.writer.drain()
+
+    async def ack(self) -> dict:
+        while not self.pending:
+            chunk = await asyncio.wait_for(self.reader.read(65536), 20)
+            assert chunk, "connection closed"
+            self.pending += [x for x in self.decoder.feed(chunk) if isinstance(x, bytes)]
+        return ack_fields(self.pending.pop(0))
+
+    async def send(self, message: str, encoding: str = "utf-8") -> dict:
+        await self.send_raw(frame(message.encode(encoding)))
+        return await self.ack()
+
+
+@pytest.fixture
+async def dx(start_service, dev_keys):
+    rt = await start_service(SPEC, mllp_port=0)
+    admin = {"Authorization": f"Bearer {dev_keys.issue('admin', roles=['alliance_admin'])}"}
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{rt.http_port}", headers=admin) as c:
+        for h in HOSPITALS:
+            assert (await c.post("/v1/hospitals", json=h)).status_code == 201
+        r = await c.put("/v1/hospitals/H002/interface", json={"interface_facility_codes": ["TLXRMYY"]})
+        assert r.status_code == 200
+        for local, alliance in [("CBC", "LAB-CBC"), ("WBC", "LAB-WBC"), ("HGB", "LAB-HGB")]:
+            r = await c.put(f"/v1/code-maps/H002/item/{local}", json={"alliance_code": alliance})
+            assert r.status_code == 200, r.text
+        assert (await c.put("/v1/code-maps/H001/department/CARD", json={"alliance_code": "DEP-CARD"})).status_code == 200
+    rt.extras["admin_headers"] = admin
+    return rt
+
+
+def _events(records, type_suffix: str) -> list[dict]:
+    out = []
+    for r in records:
+        body = json.loads(r.value)
+        if body["type"].endswith(type_suffix):
+            out.append(body)
+    return out
+
+
+async def test_an_oru_over_mllp_is_acknowledged_and_published_with_mapped_codes(dx, kafka_bootstrap):
+    async with MllpClient(dx.extras["mllp"].port) as mllp:
+        ack = await mllp.send(oru("MSG-1", charset="GB 18030-2000"), encoding="gb18030")
+    assert (ack["code"], ack["acknowledged_control_id"], ack["charset"]) == ("AA", "MSG-1", "GB 18030-2000")
+    topic = dx.topic("alliance.data_exchange.v1")
+    records = await read_all(kafka_bootstrap, topic, expected=2 + 2 + 1)
+    results = _events(records, "ResultRecorded")
+    assert [(e["data"]["item"]["code"], e["data"]["item"]["localCode"]) for e in results] == [
+        ("LAB-WBC", "WBC"), ("LAB-HGB", "HGB")]
+    assert results[0]["data"]["hospitalId"] == "H002" and results[0]["data"]["value"] == "5.6"
+    assert results[0]["data"]["reportRef"] == "H002/RPT-9001"
+    assert NID not in records[0].value.decode() and "张三丰" not in b"".join(r.value for r in records).decode()
+
+
+async def test_the_same_patient_from_two_hospitals_gets_one_alliance_id(dx, kafka_bootstrap):
+    async with MllpClient(dx.extras["mllp"].port) as mllp:
+        assert (await mllp.send(oru("MSG-2")))["code"] == "AA"
+        assert (await mllp.send(adt_a01("ADT-1")))["code"] == "AA"
+    topic = dx.topic("alliance.data_exchange.v1")
+    linked = _events(await read_all(kafka_bootstrap, topic, expected=6), "PatientLinked")
+    assert {e["data"]["hospitalId"] for e in linked} == {"H001", "H002"}
+    assert len({e["data"]["patientId"] for e in linked}) == 1
+    assert [e["data"]["decision"] for e in linked] == ["NEW", "LINK_NATIONAL_ID"]
+    async with dx.engine.connect() as conn:
+        row = (await conn.execute(select(patients))).one()
+    assert row.national_id_hash and NID not in row.national_id_hash and row.national_id_masked == "110105********002X"
+
+
+async def test_a_resent_message_gets_the_same_ack_and_is_processed_once(dx, kafka_bootstrap):
+    async with MllpClient(dx.extras["mllp"].port) as mllp:
+        first = await mllp.send(oru("MSG-3"))
+        again = await mllp.send(oru("MSG-3"))
+    assert first == again
+    async with dx.engine.connect() as conn:
+        assert await conn.scalar(select(func.count()).select_from(inbound_messages)) == 1
+    records = await read_all(kafka_bootstrap, dx.topic("alliance.data_exchange.v1"), expected=3)
+    assert len(_events(records, "ResultRecorded")) == 2
+
+
+async def test_an_unmapped_code_is_held_reported_and_published_once_mapped(dx, kafka_bootstrap):
+    async with MllpClient(dx.extras["mllp"].port) as mllp:
+        ack = await mllp.send(oru("MSG-4", wbc_code="WBC-NEW"))
+    assert ack["code"] == "AA"
+    assert [(e["severity"], e["code"]) for e in ack["errors"]] == [("W", "103")]
+    assert "WBC-NEW" in ack["errors"][0]["text"]
+    topic = dx.topic("alliance.data_exchange.v1")
+    assert _events(await read_all(kafka_bootstrap, topic, expected=1, timeout=3), "ResultRecorded") == []
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{dx.http_port}", headers=dx.extras["admin_headers"]) as c:
+        unmapped = (await c.get("/v1/unmapped-codes", params={"hospital_id": "H002"})).json()
+        assert [(u["kind"], u["local_code"]) for u in unmapped] == [("item", "WBC-NEW")]
+        r = await c.put("/v1/code-maps/H002/item/WBC-NEW", json={"alliance_code": "LAB-WBC"})
+        assert r.json()["republished_records"] == 1
+        assert (await c.get("/v1/unmapped-codes", params={"hospital_id": "H002"})).json() == []
+    results = _events(await read_all(kafka_bootstrap, topic, expected=3), "ResultRecorded")
+    assert [e["data"]["item"]["code"] for e in results] == ["LAB-WBC", "LAB-HGB"]
+
+
+HOSTILE = [
+    b"not hl7 at all",
+    b"MSH|^~\\&|LIS|TLXRMYY|A|A|20261123||ORU^R01|X1|P|2.5.1\rPID|1||M1^^^TLXRMYY^MR\r",   # no OBR/OBX
+    oru("X2").replace("20261123080000+0800", "20261399080000+0800").encode(),             # bad date
+    oru("X3", value="abc").encode(),                                                       # NM not numeric
+    oru("X4", charset="GB 18030-2000").encode("gb18030")[:-40] + "张".encode("gb18030")[:1] + b"\r",
+    oru("X5").replace("ORU^R01", "ZZZ^Z99").encode(),                                      # unsupported type
+    oru("X6", facility="UNKNOWN").encode(),                                                # not a member
+    oru("X7", name="Robert'); DROP TABLE patients;--|\r").encode(),                        # injection
+]
+
+
+async def test_hostile_messages_get_ae_or_ar_and_the_listener_stays_up(dx):
+    async with MllpClient(dx.extras["mllp"].port) as mllp:
+        for raw in HOSTILE:
+            ack = await mllp.send_raw(frame(raw)) or await mllp.ack()
+            assert ack["code"] in ("AE", "AR"), (raw[:60], ack)
+            assert ack["errors"], ack
+        await mllp.send_raw(b"garbage outside any frame" + frame(oru("OK-1").encode()))
+        outside = await mllp.ack()
+        assert outside["code"] == "AR"
+        assert (await mllp.ack())["code"] == "AA"
+    async with dx.engine.connect() as conn:
+        assert await conn.scalar(select(func.count()).select_from(patients)) == 1   # only OK-1's patient
+
+
+async def test_concurrent_connections_each_get_their_own_acks(dx):
+    async def one(n: int) -> list[str]:
+        async with MllpClient(dx.extras["mllp"].port) as mllp:
+            return [(await mllp.send(oru(f"C{n}-{i}", mrn=f"MRN-C{n}")))["code"] for i in range(5)]
+
+    results = await asyncio.gather(*(one(n) for n in range(8)))
+    assert results == [["AA"] * 5] * 8
+
+
+async def test_hl7_over_http_needs_a_hospital_token_for_its_own_facility(dx, dev_keys):
+    url = f"http://127.0.0.1:{dx.http_port}/v1/hl7/messages"
+    own = {"Authorization": f"Bearer {dev_keys.issue('his', hospital_id='H002', roles=['hospital'])}",
+           "Content-Type": "x-application/hl7-v2+er7"}
+    other = own | {"Authorization": f"Bearer {dev_keys.issue('his', hospital_id='H001', roles=['hospital'])}"}
+    async with httpx.AsyncClient() as c:
+        ok = await c.post(url, content=oru("HTTP-1").encode(), headers=own)
+        wrong = await c.post(url, content=oru("HTTP-2").encode(), headers=other)
+        anonymous = await c.post(url, content=oru("HTTP-3").encode())
+    assert ok.status_code == 200 and ack_fields(ok.content)["code"] == "AA"
+    assert ack_fields(wrong.content)["code"] == "AR"
+    assert anonymous.status_code == 401
