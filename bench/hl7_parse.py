@@ -65,8 +65,9 @@ def build_message(i: int, rng: random.Random) -> bytes:
     for n, (code, text, unit, ref, lo, hi) in enumerate(_ITEMS[:N_OBX], 1):
         value = round(rng.uniform(lo * 0.7, hi * 1.3), 2)
         flag = "L" if value < lo else "H" if value > hi else "N"
+        performer = f"|||||||||^^^^^^^^^LAB0{i % 3 + 1}" if n == 1 else ""
         segs.append(f"OBX|{n}|NM|{code}^{text}^LOCAL||{value}|{unit}|{ref}|{flag}|||F|||{ts}"
-                    f"|||||||||LAB01^^^^^^^^^LAB01")
+                    f"{performer}")
     return ("\r".join(segs) + "\r").encode("utf-8")
 
 

@@ -206,3 +206,44 @@ async def test_hl7_over_http_needs_a_hospital_token_for_its_own_facility(dx, dev
     assert ok.status_code == 200 and ack_fields(ok.content)["code"] == "AA"
     assert ack_fields(wrong.content)["code"] == "AR"
     assert anonymous.status_code == 401
+
+
+async def test_patient_index_over_grpc_is_scoped_to_the_callers_patients_and_audited(dx, dev_keys):
+    import grpc
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from alliance.data_exchange.v1 import clinical_pb2 as pb
+    from alliance.data_exchange.v1 import clinical_pb2_grpc as pb_grpc
+    from alliance_auth.grpc import bearer_metadata
+    from data_exchange.adapters.orm import audit_log
+
+    async with MllpClient(dx.extras["mllp"].port) as mllp:
+        assert (await mllp.send(oru("G-1")))["code"] == "AA"
+        assert (await mllp.send(adt_a01("G-2")))["code"] == "AA"
+    h002 = bearer_metadata(dev_keys.issue("his", hospital_id="H002", roles=["hospital"]))
+    h003 = bearer_metadata(dev_keys.issue("his", hospital_id="H003", roles=["hospital"]))
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{dx.grpc_port}") as channel:
+        stub = pb_grpc.PatientIndexStub(channel)
+        found = await stub.ResolvePatient(pb.ResolvePatientRequest(
+            mrn=pb.HospitalMrn(hospital_id="H002", mrn="MRN-77")), metadata=h002)
+        assert [(m.hospital_id, m.mrn) for m in found.mrns] == [("H002", "MRN-77")]
+        summary = await stub.GetPatientSummary(pb.GetPatientSummaryRequest(
+            patient_id=found.patient_id, purpose="referral handoff R-1"), metadata=h002)
+        assert (summary.name, summary.birth_date, summary.national_id_masked) == (
+            "张三丰", "1949-12-31", "110105********002X")
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await stub.GetPatientSummary(pb.GetPatientSummaryRequest(
+                patient_id=found.patient_id, purpose="curiosity"), metadata=h003)
+        assert err.value.code() == grpc.StatusCode.NOT_FOUND
+    async with dx.engine.connect() as conn:
+        rows = (await conn.execute(select(audit_log.c.hospital_id, audit_log.c.action, audit_log.c.outcome,
+                                          audit_log.c.purpose).order_by(audit_log.c.audit_id))).all()
+    assert [tuple(r) for r in rows] == [
+        ("H002", "resolve", "allowed", "resolve"),
+        ("H002", "read-summary", "allowed", "referral handoff R-1"),
+        ("H003", "read-summary", "denied-or-unknown", "curiosity"),
+    ]
+    with pytest.raises(DBAPIError, match="append-only"):
+        async with dx.engine.begin() as conn:
+            await conn.execute(text("DELETE FROM audit_log"))

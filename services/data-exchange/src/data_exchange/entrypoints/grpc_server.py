@@ -10,6 +10,7 @@ from alliance_service import Runtime
 
 from ..adapters.events import LEVELS_BACK, hospital_message
 from ..adapters.repository import HospitalRepository
+from . import patient_index_grpc
 
 
 class FacilityRegistry(pb_grpc.FacilityRegistryServicer):
@@ -32,4 +33,4 @@ class FacilityRegistry(pb_grpc.FacilityRegistryServicer):
 
 def add_services(runtime: Runtime, server: grpc.aio.Server) -> list[str]:
     pb_grpc.add_FacilityRegistryServicer_to_server(FacilityRegistry(runtime), server)
-    return [pb.DESCRIPTOR.services_by_name["FacilityRegistry"].full_name]
+    return [pb.DESCRIPTOR.services_by_name["FacilityRegistry"].full_name, patient_index_grpc.add(runtime, server)]

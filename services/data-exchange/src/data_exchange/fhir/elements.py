@@ -98,11 +98,12 @@ def identifiers(c: Checker, parent: dict, key: str, path: str, *, required: bool
 
 
 def reference(c: Checker, parent: dict, key: str, path: str, targets: tuple[str, ...], ctx: Context, *,
-              required: bool = False, allow_identifier: bool = True) -> dict | None:
+              required: bool = False, allow_identifier: bool = True, need_system: bool = False) -> dict | None:
     """A Reference element to one of `targets`."""
     ref = c.obj(parent, key, path, required=required)
     if ref is not None:
-        reference_value(c, ref, join(path, key), targets, ctx, allow_identifier=allow_identifier)
+        reference_value(c, ref, join(path, key), targets, ctx, allow_identifier=allow_identifier,
+                        need_system=need_system)
     return ref
 
 
@@ -116,7 +117,7 @@ def references(c: Checker, parent: dict, key: str, path: str, targets: tuple[str
 
 
 def reference_value(c: Checker, ref: dict, where: str, targets: tuple[str, ...], ctx: Context, *,
-                    allow_identifier: bool = True) -> None:
+                    allow_identifier: bool = True, need_system: bool = False) -> None:
     """A Reference by `Type/id`, `#contained`, `urn:uuid:` (in bundles) or a logical identifier."""
     text = c.string(ref, "reference", where, max_len=MAX_URI)
     c.string(ref, "display", where)
@@ -124,7 +125,7 @@ def reference_value(c: Checker, ref: dict, where: str, targets: tuple[str, ...],
     ident = c.obj(ref, "identifier", where)
     if ident is not None:
         if allow_identifier:
-            identifier(c, ident, join(where, "identifier"), need_system=True)
+            identifier(c, ident, join(where, "identifier"), need_system=need_system)
         else:
             c.error("not-supported", join(where, "identifier"), "a logical reference is not supported here")
     if text is None and ident is None and "reference" not in ref:
@@ -161,7 +162,7 @@ def _reference_text(c: Checker, text: str, where: str, targets: tuple[str, ...],
 
 def subject(c: Checker, parent: dict, path: str, ctx: Context, *, required: bool = True) -> None:
     """A subject Reference to a Patient; a logical one must carry a hospital MRN."""
-    ref = reference(c, parent, "subject", path, ("Patient",), ctx, required=required)
+    ref = reference(c, parent, "subject", path, ("Patient",), ctx, required=required, need_system=True)
     ident = ref.get("identifier") if ref is not None else None
     if isinstance(ident, dict):
         system = ident.get("system")
