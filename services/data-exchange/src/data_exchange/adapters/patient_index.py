@@ -36,6 +36,10 @@ class PostgresPatientIndex:
         self._protector = protector
         self._config = config
 
+    @property
+    def protector(self) -> IdentifierProtector:
+        return self._protector
+
     async def resolve(self, conn: AsyncConnection, identity: PatientIdentity, hospital_id: str,
                       now: datetime) -> tuple[str, list[Message]]:
         incoming = IncomingIdentity.from_patient(identity, hospital_id, self._protector)

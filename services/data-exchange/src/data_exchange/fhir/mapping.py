@@ -19,7 +19,10 @@ ORDER_CONTROL = {"active": "NW", "on-hold": "HD", "revoked": "CA", "entered-in-e
 
 def to_records(resource: Any, *, sending_facility: str, contained_lookup: Lookup | None = None,
                path: str | None = None) -> tuple[list[Record], list[Issue]]:
-    """Map one resource to records plus issues; `contained_lookup("Type/id" | "urn:uuid:…")` resolves references."""
+    """Map one resource to records plus issues (records only when no issue is an error).
+
+    `contained_lookup("Type/id" | "urn:uuid:…")` resolves references that are not `#contained`.
+    """
     if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
         return [], [Issue("error", "structure", path or "", "expected a FHIR resource (JSON object)")]
     kind = resource["resourceType"]
@@ -32,6 +35,8 @@ def to_records(resource: Any, *, sending_facility: str, contained_lookup: Lookup
     except ValueError:
         return [], [Issue("error", "value", "", "the sending facility is not a valid hospital id")]
     records: list[Record] = list(mapper(m))
+    if any(i.severity == "error" for i in m.issues):
+        return [], m.issues
     return records, m.issues
 
 

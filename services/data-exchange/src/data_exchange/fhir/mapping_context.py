@@ -72,10 +72,6 @@ class Mapping:
         """Record an error."""
         self.issues.append(Issue("error", code, location, message))
 
-    def warning(self, code: str, location: str, message: str) -> None:
-        """Record a warning."""
-        self.issues.append(Issue("warning", code, location, message))
-
     def resolve(self, reference: str | None, kind: str) -> dict | None:
         """The `kind` resource a reference points to: contained (#id), else through the lookup."""
         if reference is None:

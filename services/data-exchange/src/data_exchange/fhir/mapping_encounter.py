@@ -75,7 +75,8 @@ def _diagnoses(m: Mapping, r: dict, path: str) -> tuple[tuple[Diagnosis, ...], t
                 m.error("code-invalid", where, "the Condition needs an ICD-10 coding")
                 continue
             rank = item.get("rank")
-            found.append((_use(item), rank == 1 and not isinstance(rank, bool), Diagnosis(code=code)))
+            first = isinstance(rank, int) and not isinstance(rank, bool) and rank == 1
+            found.append((_use(item), first, Diagnosis(code=code)))
         elif procedure is not None:
             code = m.code(obj_of(procedure, "code"), frozenset({systems.ICD9CM}))
             if code is None:

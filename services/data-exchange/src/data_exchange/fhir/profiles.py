@@ -37,8 +37,8 @@ _PERFORMERS = ("Practitioner", "PractitionerRole", "Organization", "CareTeam", "
 
 
 def patient(c: Checker, r: dict, path: str, ctx: Context) -> None:
-    """Patient: identifiers with system+value, one an MRN of a hospital (one per hospital)."""
-    pairs = identifiers(c, r, "identifier", path, required=True, need_system=True)
+    """Patient: identifiers with values, one an MRN of a hospital (at most one per hospital)."""
+    pairs = identifiers(c, r, "identifier", path, required=True)
     mrns: dict[str, str] = {}
     for system, value in pairs:
         hospital = systems.hospital_of_mrn_system(system) if system else None

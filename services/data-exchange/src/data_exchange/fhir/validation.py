@@ -10,7 +10,7 @@ The alliance profile (what `validate` enforces; unknown elements are ignored):
   strings within limits (`too-long`). `null` counts as absent.
 * References: `Type/id`, `#contained-id`, or `urn:uuid:` resolving to an entry of the same
   transaction Bundle; a subject may instead be a logical `identifier` with a hospital MRN system.
-* Patient: every identifier has system and value, at least one with the MRN system
+* Patient: every identifier has a value, at least one with the MRN system
   `https://alliance.example/fhir/sid/mrn/<hospital id>` (one per hospital); resident IDs (system
   `urn:oid:2.16.156.10011.1.1`) are 18 characters with a valid birth date and check digit; gender in
   male|female|other|unknown; `active: false` and `link` are not supported.
@@ -35,6 +35,7 @@ The alliance profile (what `validate` enforces; unknown elements are ignored):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -51,6 +52,7 @@ BUNDLE_TYPES = ("document", "message", "transaction", "transaction-response", "b
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH")
 MAX_DEPTH = 32
 MAX_NODES = 200_000
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 Profile = Callable[[Checker, dict, str, Context], None]
 PROFILES: dict[str, Profile] = {
@@ -143,13 +145,15 @@ def _contained(c: Checker, r: dict, path: str, ctx: Context) -> list[tuple[str, 
 
 
 def walk(c: Checker, value: Any, path: str) -> list[tuple[str, str]]:
-    """Flag modifier elements, excess depth and size everywhere; return every (path, reference) string."""
+    """Flag modifier elements, invalid Unicode, excess depth and size; return every (path, reference) string."""
     refs: list[tuple[str, str]] = []
     stack: list[tuple[str, Any, int]] = [(path, value, 0)]
     seen: set[int] = set()
     nodes = 0
     while stack:
         where, node, depth = stack.pop()
+        if isinstance(node, str) and _SURROGATE.search(node):
+            c.error("value", where, "not valid Unicode (lone surrogate)")
         if not isinstance(node, dict | list) or id(node) in seen:
             continue
         seen.add(id(node))
@@ -160,19 +164,19 @@ def walk(c: Checker, value: Any, path: str) -> list[tuple[str, str]]:
         if depth >= MAX_DEPTH:
             c.error("structure", where, f"nested deeper than {MAX_DEPTH} levels")
             continue
-        items = enumerate(node) if isinstance(node, list) else node.items()
-        for key, child in items:
-            if isinstance(key, int):
-                stack.append((f"{where}[{key}]", child, depth + 1))
-                continue
-            if not isinstance(key, str):
-                c.error("structure", where, "object keys must be strings")
+        if isinstance(node, list):
+            stack.extend((f"{where}[{i}]", child, depth + 1) for i, child in enumerate(node))
+            continue
+        for key, child in node.items():
+            if not isinstance(key, str) or _SURROGATE.search(key):
+                c.error("structure", where, "object keys must be valid strings")
                 continue
             child_path = join(where, key)
             if key in ("modifierExtension", "implicitRules") and child is not None:
                 c.error("not-supported", child_path, f"{key} is not supported")
             elif key == "reference" and isinstance(child, str) and len(child) <= MAX_URI:
                 refs.append((child_path, child))
+                stack.append((child_path, child, depth + 1))
             else:
                 stack.append((child_path, child, depth + 1))
     return refs
@@ -253,10 +257,10 @@ def _request_url(c: Checker, method: str, url: str, kind: str, ident: object, wh
 
 
 def _unique(issues: list[Issue]) -> list[Issue]:
-    seen: set[tuple[str, str, str, str]] = set()
+    seen: set[tuple[str, str, str]] = set()
     out: list[Issue] = []
     for issue in issues:
-        key = (issue.severity, issue.code, issue.location, issue.message)
+        key = (issue.severity, issue.code, issue.location)
         if key not in seen:
             seen.add(key)
             out.append(issue)

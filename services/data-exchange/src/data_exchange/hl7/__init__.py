@@ -1,6 +1,20 @@
 """HL7 v2 pure core: MLLP framing, parsing, validation, mapping to the clinical model, ACKs.
 
-No I/O here: the MLLP server and the HTTP endpoint feed bytes in and send bytes out.
+No I/O here: the MLLP server and the HTTP endpoint feed bytes in and send bytes out:
+
+    for item in decoder.feed(chunk):                 # decoder = MllpDecoder()
+        if isinstance(item, FramingError):
+            continue                                 # log item.reason; nothing to acknowledge
+        msg = None
+        try:
+            msg = parse(item, sender_charsets=overrides)
+            check_header(msg)
+            check_structure(msg)
+            records, issues = to_records(msg)
+            ack = build_ack(msg, "AA", issues_as_warnings(issues), control_id=new_id, now=now)
+        except Hl7Error as err:
+            ack = build_ack(msg, err.ack_code, [err], control_id=new_id, now=now, raw=item)
+        writer.write(frame(ack))
 """
 
 from data_exchange.hl7.ack import ack_fields, build_ack

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from data_exchange.hl7.charset import codec_for, first_value, msh_fields_from_bytes
+from data_exchange.hl7.charset import CODEC_TO_HL7, codec_for, first_value, msh_fields_from_bytes
 from data_exchange.hl7.datatypes import CHINA_TZ
 from data_exchange.hl7.errors import TABLE_0357, Hl7Error
 from data_exchange.hl7.escape import DEFAULT_ENCODING, escape
@@ -41,6 +41,14 @@ def _clean(value: str) -> str:
     return "".join(ch for ch in value[:_ECHO_LIMIT] if ch.isprintable())
 
 
+def _charset_name(sent: str, codec: str) -> str:
+    """MSH-18 for the ACK: as sent when it is clean, else our canonical name for the codec."""
+    cleaned = _clean(sent)
+    if cleaned and codec_for(cleaned) == codec:
+        return cleaned
+    return CODEC_TO_HL7.get(codec, "") if sent else ""
+
+
 def _from_message(msg: Message) -> _Header:
     msh = msg.msh
 
@@ -48,8 +56,8 @@ def _from_message(msg: Message) -> _Header:
         return tuple(_clean(msh.get(field, c)) for c in (1, 2, 3))
 
     return _Header(hd(3), hd(4), hd(5), hd(6), _clean(msg.trigger_event), _clean(msg.control_id),
-                   _clean(msg.processing_id), _clean(msg.version), _clean(msg.hl7_charset),
-                   msg.charset)
+                   _clean(msg.processing_id), _clean(msg.version),
+                   _charset_name(msg.hl7_charset, msg.charset), msg.charset)
 
 
 def _from_raw(raw: bytes) -> _Header:
@@ -81,7 +89,8 @@ def _from_raw(raw: bytes) -> _Header:
     def hd(field: int) -> tuple[str, ...]:
         return tuple(value(field, c) for c in (1, 2, 3))
 
-    hl7_charset = _clean(name.decode("latin-1")) if codec_for(name.decode("latin-1")) else ""
+    hl7_charset = _charset_name(name.decode("latin-1"), codec) if codec_for(
+        name.decode("latin-1")) else ""
     return _Header(hd(3), hd(4), hd(5), hd(6), value(9, 2), value(10), value(11), value(12),
                    hl7_charset, codec)
 

@@ -96,6 +96,13 @@ def parse_decimal(value: str, *, segment: str, field: int | None, component: int
     return Decimal(value)
 
 
+def check_decimal(value: str, *, segment: str, field: int | None, component: int | None = None,
+                  segment_seq: int = 1) -> None:
+    """Raise Hl7Error 102 unless `value` is empty or a valid NM."""
+    if value and _NM.fullmatch(value) is None:
+        raise _error("number", segment, field, component, segment_seq)
+
+
 def parse_int(value: str, *, segment: str, field: int | None, component: int | None = None,
               segment_seq: int = 1) -> int | None:
     """A whole NM/SI value to an int; None if empty."""

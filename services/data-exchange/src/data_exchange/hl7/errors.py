@@ -48,7 +48,10 @@ class Hl7Error(Exception):
 
     @property
     def ack_code(self) -> str:
-        """AR for message-level rejections (MSH, charset, 200-203, 207), AE for content errors."""
+        """AR for message-level rejections (MSH, charset, 200-203, 207), AE for content errors.
+
+        207 (application internal error) is AR so the sender keeps the message and retries.
+        """
         return "AR" if self.reject or self.code in _REJECT_CODES else "AE"
 
     @property

@@ -32,6 +32,7 @@ from data_exchange.domain.clinical import (
 )
 from data_exchange.hl7 import tables
 from data_exchange.hl7.datatypes import (
+    check_decimal,
     money_to_fen,
     parse_date,
     parse_decimal,
@@ -74,6 +75,12 @@ def _missing(seg: Segment | None, name: str, field: int, what: str) -> Hl7Error:
 def _too_long(seg: Segment, field: int, what: str) -> Hl7Error:
     return Hl7Error(102, f"{seg.name}-{field} ({what}) longer than {MAX_ID_LENGTH} characters",
                     segment=seg.name, segment_seq=seg.occurrence, field=field)
+
+
+def _bounded(seg: Segment, field: int, value: str | None, what: str) -> str | None:
+    if value and len(value) > MAX_ID_LENGTH:
+        raise _too_long(seg, field, what)
+    return value
 
 
 def _required(seg: Segment, field: int, what: str, component: int = 1) -> str:
@@ -162,10 +169,12 @@ def _patient(msg: Message, issues: _Issues) -> PatientIdentity:
             insurance = insurance or ident
         else:
             fallback = fallback or ident
-    mrn = mrn or fallback
+    mrn = _bounded(pid, 3, mrn or fallback, "medical record number")
     if not mrn:
         raise _missing(pid, "PID", 3, "medical record number")
-    national_id = national_id or pid.get(19).strip() or None
+    _bounded(pid, 3, national_id, "national ID")
+    _bounded(pid, 3, insurance, "insurance number")
+    national_id = national_id or _bounded(pid, 19, pid.get(19).strip(), "national ID") or None
     if national_id and not tables.valid_resident_id(national_id):
         issues.add("invalid-format", pid, 3 if pid.get(19).strip() != national_id else 19,
                    "national ID number fails the GB 11643 format or check digit")
@@ -173,10 +182,10 @@ def _patient(msg: Message, issues: _Issues) -> PatientIdentity:
         mrn=mrn,
         national_id=national_id,
         insurance_number=insurance,
-        name=_name(pid, issues),
+        name=_bounded(pid, 5, _name(pid, issues), "patient name"),
         birth_date=parse_date(pid.get(7, 1), segment="PID", field=7),
         sex=_sex(pid, issues),
-        phone=(pid.get(13, 1) or pid.get(13, 12)).strip() or None,
+        phone=_bounded(pid, 13, (pid.get(13, 1) or pid.get(13, 12)).strip(), "phone") or None,
     )
 
 
@@ -220,7 +229,7 @@ def _encounter(msg: Message, facility: str, kind: EncounterKind,
     patient_class = _required(pv1, 2, "patient class").upper()
     if patient_class not in tables.PATIENT_CLASS_0004:
         raise _table_error(pv1, 2, "patient class")
-    visit = pv1.get(19, 1).strip()
+    visit = _bounded(pv1, 19, pv1.get(19, 1).strip(), "visit number")
     if not visit and kind is EncounterKind.UPDATED and patient_class == "N":
         return PatientRecord(sending_facility=facility, patient=patient)
     if not visit:
@@ -351,22 +360,25 @@ def _results(msg: Message, facility: str, issues: _Issues) -> list[ResultReport]
             patient=patient,
             observed_at=observed,
             observations=tuple(_observation(obx, i, issues) for i, obx in enumerate(obxs, 1)),
-            placer_order_id=obr.get(2, 1).strip() or None,
+            placer_order_id=_bounded(obr, 2, obr.get(2, 1).strip(), "placer order number") or None,
         ))
     return reports
 
 
 def _observation(obx: Segment, position: int, issues: _Issues) -> Observation:
-    sequence = parse_int(obx.get(1), segment="OBX", field=1, segment_seq=obx.occurrence)
-    value_type = obx.get(2).strip().upper()
+    set_id, value_type, unit, ref_range, flag, status, observed = obx.values(1, 2, 6, 7, 8, 11, 14)
+    sequence = parse_int(set_id, segment="OBX", field=1, segment_seq=obx.occurrence)
+    value_type = value_type.strip().upper()
     if value_type and value_type not in tables.VALUE_TYPES_0125:
         issues.add("unmapped-code", obx, 2, "value type not in HL7 table 0125; read as text",
                    value=_shown(value_type))
     item = _coded(obx, 3, "observation identifier")
-    status = _required(obx, 11, "result status").upper()
+    status = status.strip().upper()
+    if not status:
+        raise _missing(obx, "OBX", 11, "result status")
     if status not in tables.RESULT_STATUS_0085:
         raise _table_error(obx, 11, "result status")
-    flag = obx.get(8).strip()
+    flag = flag.strip()
     if flag and flag not in tables.ABNORMAL_FLAGS_0078:
         issues.add("unmapped-code", obx, 8, "abnormal flag not in HL7 table 0078",
                    value=_shown(flag))
@@ -375,36 +387,38 @@ def _observation(obx: Segment, position: int, issues: _Issues) -> Observation:
         item=item,
         value=_value(obx, value_type, issues),
         value_type=value_type or "ST",
-        unit=(obx.get(6, 1) or obx.get(6, 2)).strip() or None,
-        reference_range=obx.get(7).strip() or None,
+        unit=(unit or obx.get(6, 2)).strip() or None,
+        reference_range=ref_range.strip() or None,
         abnormal_flag=flag or None,
         status=status,
-        effective_at=_dtm(obx, 14),
+        effective_at=parse_dtm(observed, segment="OBX", field=14, segment_seq=obx.occurrence),
         performing_lab=(obx.get(23, 10) or obx.get(23, 1)).strip() or None,
     )
 
 
 def _value(obx: Segment, value_type: str, issues: _Issues) -> str:
-    reps = _reps(obx, 5, issues)
-    if not reps:
+    count = obx.repetitions(5)
+    if not count:
         return ""
     if not value_type:
-        raise _missing(obx, "OBX", 2, "value type (OBX-5 is valued)")
-    return "\n".join(_one_value(obx, value_type, rep) for rep in reps)
+        raise _missing(obx, "OBX", 2, "value type, required when OBX-5 is valued")
+    if count == 1:
+        return _one_value(obx, value_type, 1)
+    return "\n".join(_one_value(obx, value_type, rep) for rep in _reps(obx, 5, issues))
 
 
 def _one_value(obx: Segment, value_type: str, rep: int) -> str:
     seq = obx.occurrence
     if value_type == "NM":
         value = obx.text(5, rep).strip()
-        parse_decimal(value, segment="OBX", field=5, segment_seq=seq)
+        check_decimal(value, segment="OBX", field=5, segment_seq=seq)
         return value
     if value_type in tables.CODED_TYPES:
         return " ".join(p for p in (obx.get(5, 1, 1, rep), obx.get(5, 2, 1, rep)) if p)
     if value_type == "SN":
         parts = [obx.get(5, c, 1, rep).strip() for c in (1, 2, 3, 4)]
         for component in (2, 4):
-            parse_decimal(parts[component - 1], segment="OBX", field=5, component=component,
+            check_decimal(parts[component - 1], segment="OBX", field=5, component=component,
                           segment_seq=seq)
         return "".join(parts)
     if value_type in ("DT", "TS", "DTM"):
@@ -417,7 +431,9 @@ def _one_value(obx: Segment, value_type: str, rep: int) -> str:
 def _orders(msg: Message, facility: str, issues: _Issues) -> list[OrderRecord]:
     patient = _patient(msg, issues)
     pv1 = msg.segment("PV1")
-    visit = (pv1.get(19, 1).strip() or None) if pv1 is not None else None
+    visit = None
+    if pv1 is not None:
+        visit = _bounded(pv1, 19, pv1.get(19, 1).strip(), "visit number") or None
     orders = []
     for orc, obrs in _groups(msg, "ORC", "OBR"):
         if not obrs:
@@ -425,7 +441,8 @@ def _orders(msg: Message, facility: str, issues: _Issues) -> list[OrderRecord]:
         control = _required(orc, 1, "order control").upper()
         if control not in tables.ORDER_CONTROL_0119:
             raise _table_error(orc, 1, "order control")
-        placer = orc.get(2, 1).strip() or obrs[0].get(2, 1).strip()
+        placer = (_bounded(orc, 2, orc.get(2, 1).strip(), "placer order number")
+                  or _bounded(obrs[0], 2, obrs[0].get(2, 1).strip(), "placer order number"))
         if not placer:
             raise _missing(orc, "ORC", 2, "placer order number")
         ordered = _dtm(orc, 9) or _dtm(obrs[0], 6)

@@ -1,4 +1,12 @@
-"""Fast, lazy HL7 v2 parser: decode once, split segments once, split fields on first access."""
+"""Fast, lazy HL7 v2 parser: decode once, split segments once, split fields on first access.
+
+Charset rules: MSH-18 is read from the raw bytes before decoding (charset.py). An unknown
+MSH-18 name is Hl7Error 102 on MSH-18 ("unsupported character set X"; table 0357 has no closer
+code), ack_code AR. Bytes that do not decode strictly are 102 on MSH-18, AR, "not valid <codec>
+at byte <n>" (this catches truncated multi-byte characters). Known limit of GB 18030/GBK: a
+lead byte followed by 0x40-0x7E is a valid character, so a cut character that swallows the next
+"|" or "^" cannot be seen by decoding; the fields shift and later checks usually reject it.
+"""
 
 from __future__ import annotations
 
@@ -138,6 +146,22 @@ class Segment:
                 for p in parts
             ]
         return parts
+
+    def values(self, *fields: int) -> list[str]:
+        """`get(f)` for each field in one call (the common case costs no per-field call)."""
+        raw = self._fields
+        if raw is None:
+            raw = self._split()
+        n = len(raw)
+        rs, cs, ss, es = self._ctx.delims
+        msh = self.name == "MSH"
+        out = []
+        for f in fields:
+            v = raw[f] if 0 < f < n else ""
+            if v and (rs in v or cs in v or ss in v or es in v or v == '""' or msh):
+                v = self.get(f)
+            out.append(v)
+        return out
 
     def get(self, field: int, component: int = 1, subcomponent: int = 1, repetition: int = 1) -> str:
         """One leaf value with escapes decoded; "" when absent or explicitly null."""

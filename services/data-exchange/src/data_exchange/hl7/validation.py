@@ -12,6 +12,7 @@ SUPPORTED: frozenset[tuple[str, str]] = frozenset({
 SUPPORTED_TYPES = frozenset(t for t, _ in SUPPORTED)
 PROCESSING_IDS = frozenset({"P", "D", "T"})
 VERSIONS = frozenset({"2.3", "2.3.1", "2.4", "2.5", "2.5.1"})
+MAX_FIELDS = 256  # no standard segment comes close; more is hostile or broken
 
 
 def _shown(value: str) -> str:
@@ -56,6 +57,11 @@ def _sequence_error(reason: str, segment: str, seq: int = 1) -> Hl7Error:
 def check_structure(msg: Message) -> None:
     """Required segments and their order for the message type (100 naming the segment)."""
     names = [s.name for s in msg.segments]
+    fs = msg.encoding_characters.field
+    for seg in msg.segments:
+        if seg.raw.count(fs) > MAX_FIELDS:
+            raise Hl7Error(102, f"{seg.name} has more than {MAX_FIELDS} fields",
+                           segment=seg.name, segment_seq=seg.occurrence, field=MAX_FIELDS + 1)
     if "MSH" in names[1:]:
         raise _sequence_error("unexpected second MSH segment (batches are not accepted)", "MSH", 2)
     if names.count("PID") > 1:

@@ -47,6 +47,7 @@ class IngestOutcome:
     issues: list[Issue]
     record_ids: list[str]
     held: int = 0
+    patient_ids: tuple[str, ...] = ()
 
 
 def record_id(record: Record, hospital_id: str) -> str:
@@ -76,13 +77,14 @@ async def ingest(conn: AsyncConnection, sink: EventSink, records: Sequence[Recor
         issues += quality.check(record, now, categories)
     if any(i.severity == "error" for i in issues):
         return IngestOutcome(False, issues, [])
-    ids, held = [], 0
+    ids, held, patient_ids = [], 0, []
     for record, (done, unmapped) in zip(records, mapped, strict=True):
         patient_id, link_events = await patients.resolve(conn, record.patient, hospital_id, now)
         for event in link_events:
             sink.publish(TOPIC, patient_id, event)
         rid = record_id(record, hospital_id)
         ids.append(rid)
+        patient_ids.append(patient_id)
         if unmapped:
             held += 1
             await code_maps.note_unmapped(conn, hospital_id, unmapped)
@@ -94,7 +96,7 @@ async def ingest(conn: AsyncConnection, sink: EventSink, records: Sequence[Recor
             for event in events_for(record, done, patient_id=patient_id, hospital_id=hospital_id, source=source):
                 sink.publish(TOPIC, patient_id, event)
         await _store(conn, rid, record, hospital_id, patient_id, source, unmapped)
-    return IngestOutcome(True, issues, ids, held)
+    return IngestOutcome(True, issues, ids, held, tuple(patient_ids))
 
 
 def _minimised(record: Record) -> Record:

@@ -1,0 +1,152 @@
+"""Stored FHIR resources: server ids, token indexes, and no national ID or phone number in clear."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, any_, literal, or_, select
+from sqlalchemy import column as sql_column
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from alliance_auth import Principal, Roles
+
+from ..domain.mpi import IdentifierKind, IdentifierProtector, mask_national_id, mask_phone
+from ..fhir import systems
+from ..fhir.search import SearchQuery, Token
+from .orm import fhir_resources, patient_links
+
+
+def _hash_token(protector: IdentifierProtector, system: str, value: str) -> str:
+    return f"{system}|#{protector.hash(IdentifierKind.NATIONAL_ID, value.strip().upper())}"
+
+
+def protect(resource: dict, protector: IdentifierProtector) -> tuple[dict, list[str]]:
+    """A copy safe to store (national ID and phone masked) and its identifier tokens (national ID hashed)."""
+    body = copy.deepcopy(resource)
+    tokens = []
+    for ident in body.get("identifier") or []:
+        if not isinstance(ident, dict) or not isinstance(ident.get("value"), str):
+            continue
+        system = ident.get("system") or ""
+        if system in systems.NATIONAL_ID_SYSTEMS:
+            tokens.append(_hash_token(protector, systems.NATIONAL_ID, ident["value"]))
+            ident["value"] = mask_national_id(ident["value"].strip().upper())
+        else:
+            tokens.append(f"{system}|{ident['value']}")
+    for telecom in body.get("telecom") or []:
+        if isinstance(telecom, dict) and telecom.get("system") == "phone" and isinstance(telecom.get("value"), str):
+            telecom["value"] = mask_phone(telecom["value"])
+    return body, tokens
+
+
+def codes_of(resource: dict) -> list[str]:
+    code = resource.get("code") if isinstance(resource.get("code"), dict) else {}
+    return [f"{c.get('system', '')}|{c.get('code')}" for c in code.get("coding") or []
+            if isinstance(c, dict) and c.get("code")]
+
+
+async def save(conn: AsyncConnection, protector: IdentifierProtector, resource: dict, *, hospital_id: str,
+               patient_id: str | None, effective_at: datetime | None, resource_id: str | None = None) -> dict:
+    """Insert (or replace, for PUT) a resource; returns the stored body with id and meta."""
+    rid = resource_id or uuid.uuid4().hex
+    body, tokens = protect(resource, protector)
+    rtype = body["resourceType"]
+    existing = (await conn.execute(select(fhir_resources.c.version, fhir_resources.c.hospital_id).where(
+        fhir_resources.c.resource_type == rtype, fhir_resources.c.id == rid).with_for_update())).first()
+    version = existing.version + 1 if existing else 1
+    body |= {"id": rid, "meta": {"versionId": str(version), "lastUpdated": datetime.now().astimezone().isoformat()}}
+    values = {"resource_type": rtype, "id": rid, "hospital_id": hospital_id, "patient_id": patient_id,
+              "version": version, "body": _jsonable(body), "identifiers": tokens, "codes": codes_of(body),
+              "effective_at": effective_at}
+    stmt = insert(fhir_resources).values(values)
+    await conn.execute(stmt.on_conflict_do_update(
+        index_elements=[fhir_resources.c.resource_type, fhir_resources.c.id],
+        set_={k: stmt.excluded[k] for k in values if k not in ("resource_type", "id")}))
+    return body
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() and "." not in str(value) else float(value)
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def visible_to(principal: Principal) -> Any:
+    """SQL condition: a hospital sees its own resources and those of patients it treats; admins see all."""
+    if principal.has_role(Roles.ALLIANCE_ADMIN):
+        return literal(True)
+    treated = select(patient_links.c.patient_id).where(patient_links.c.hospital_id == principal.hospital_id)
+    return or_(fhir_resources.c.hospital_id == principal.hospital_id, fhir_resources.c.patient_id.in_(treated))
+
+
+async def read(conn: AsyncConnection, principal: Principal, rtype: str, rid: str) -> tuple[dict, str | None] | None:
+    row = (await conn.execute(select(fhir_resources.c.body, fhir_resources.c.patient_id).where(
+        fhir_resources.c.resource_type == rtype, fhir_resources.c.id == rid, visible_to(principal)))).first()
+    return (row.body, row.patient_id) if row else None
+
+
+def _token_condition(column: Any, tokens: tuple[Token, ...], protector: IdentifierProtector) -> Any:
+    alternatives = []
+    for t in tokens:
+        if t.system in systems.NATIONAL_ID_SYSTEMS and t.value:
+            alternatives.append(literal(_hash_token(protector, systems.NATIONAL_ID, t.value)) == any_(column))
+        elif t.system is not None and t.value:
+            alternatives.append(literal(f"{t.system}|{t.value}") == any_(column))
+        elif t.value:
+            alternatives.append(select(literal(1)).select_from(
+                column.unnest().alias("v")).where(literal_column_like(t.value)).exists())
+        elif t.system:
+            alternatives.append(select(literal(1)).select_from(
+                column.unnest().alias("v")).where(literal_column_prefix(t.system)).exists())
+    return or_(*alternatives)
+
+
+def _like_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
+
+
+def literal_column_like(value: str) -> Any:
+    return sql_column("v").like("%|" + _like_escaped(value))
+
+
+def literal_column_prefix(system: str) -> Any:
+    return sql_column("v").like(_like_escaped(system) + "|%")
+
+
+async def patient_id_for(conn: AsyncConnection, reference: str) -> str:
+    """`patient=` takes a stored Patient's id or an alliance patient id."""
+    row = (await conn.execute(select(fhir_resources.c.patient_id).where(
+        fhir_resources.c.resource_type == "Patient", fhir_resources.c.id == reference))).first()
+    return row.patient_id if row and row.patient_id else reference
+
+
+async def search(conn: AsyncConnection, principal: Principal, query: SearchQuery,
+                 protector: IdentifierProtector) -> list[dict]:
+    stmt: Select = select(fhir_resources.c.body).where(
+        fhir_resources.c.resource_type == query.resource_type, visible_to(principal))
+    conditions = []
+    if query.ids:
+        conditions.append(fhir_resources.c.id.in_(query.ids))
+    if query.patient:
+        conditions.append(fhir_resources.c.patient_id == await patient_id_for(conn, query.patient))
+    if query.identifiers:
+        conditions.append(_token_condition(fhir_resources.c.identifiers, query.identifiers, protector))
+    if query.codes:
+        conditions.append(_token_condition(fhir_resources.c.codes, query.codes, protector))
+    if query.date is not None:
+        if query.date.start is not None:
+            conditions.append(fhir_resources.c.effective_at >= query.date.start)
+        if query.date.end is not None:
+            conditions.append(fhir_resources.c.effective_at < query.date.end)
+    stmt = stmt.where(*conditions).order_by(fhir_resources.c.effective_at.desc().nulls_last(),
+                                                  fhir_resources.c.id).limit(query.count)
+    return [r.body for r in await conn.execute(stmt)]
