@@ -13,13 +13,14 @@ export UV_PYTHON := $(PY)
 TEST_ENV := ALLIANCE_LOCAL_DIR=$(CURDIR)/.local/test ALLIANCE_PG_PORT=55442 ALLIANCE_KAFKA_PORT=59102 ALLIANCE_KAFKA_CONTROLLER_PORT=59103
 
 .PHONY: help install proto proto-check contracts contracts-check lint test test-unit infra-up infra-down up down demo status logs \
-        run-data-exchange run-referral run-procurement run-cost-sharing run-results-mutual-recognition keys
+        run-data-exchange run-referral run-procurement bench run-cost-sharing run-results-mutual-recognition keys
 
 help:
 	@echo "make demo    bring up Kafka, PostgreSQL and all five services, register the sample alliance, show it everywhere"
 	@echo "make test    install what is missing, start a private Kafka + PostgreSQL, run every test, tear down"
 	@echo "make up / make down / make status / make logs   run the platform for exploration"
 	@echo "make run-<service>   one service in the foreground (after make up or make infra-up)"
+	@echo "make bench   HL7 parse and MLLP ingest rates next to python-hl7, written to bench/results/latest.md"
 	@echo "make contracts   regenerate Python code from proto/ and docs/openapi/*.json (make contracts-check: fail if stale)"
 
 $(VENV)/.synced: pyproject.toml uv.lock $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
@@ -76,6 +77,9 @@ status:
 
 logs:
 	@tail -n 20 .local/services/*.log
+
+bench: install infra-up
+	@eval "$$($(INFRA) env)" && $(VENV)/bin/python bench/run.py
 
 demo: up
 	@$(VENV)/bin/python scripts/demo.py

@@ -36,6 +36,7 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_interval: float = 0.1,
         max_backoff: float = 5.0,
+        coalesce: float = 0.005,
         name: str = "outbox-relay",
     ) -> None:
         self._engine = engine
@@ -45,6 +46,7 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._poll_interval = poll_interval
         self._max_backoff = max_backoff
+        self._coalesce = coalesce
         self._lock_key = zlib.crc32(f"{name}:{outbox.name}".encode())
         self._wake = asyncio.Event()
         self.published = 0
@@ -135,7 +137,11 @@ class OutboxRelay:
                 try:
                     n = await self.publish_pending()
                     backoff = self._poll_interval
+                    if n == self._batch_size:
+                        continue
                     if n:
+                        # Under load, let a few more commits land so the next pass publishes them together.
+                        await asyncio.sleep(self._coalesce)
                         continue
                 except Exception as exc:  # noqa: BLE001 - keep relaying whatever fails
                     log.warning("outbox relay pass failed; retrying",

@@ -339,8 +339,10 @@ def _choose_codec(data: bytes, start: int, line_end: int, enc: EncodingCharacter
         codec = sender_charsets.get(facility, default_charset)
     try:
         codec = codecs.lookup(codec).name
+        if "MSH|^~\\&".encode(codec) != b"MSH|^~\\&":  # delimiters must stay single ASCII bytes
+            raise LookupError(codec)
     except LookupError:
-        raise Hl7Error(207, "configured character set is not available", reject=True) from None
+        raise Hl7Error(207, "configured character set is not usable", reject=True) from None
     return codec, ""
 
 

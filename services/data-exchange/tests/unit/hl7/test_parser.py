@@ -236,3 +236,11 @@ def test_reprs_show_structure_not_content():
     msg = parse(ORU)
     assert "张" not in repr(msg) and "MRN" not in repr(msg.segment("PID"))
     assert repr(msg) == "<Message ORU^R01 segments=18>"
+
+
+@pytest.mark.parametrize("configured", ["no-such-codec", "utf-16", "utf-32"])
+def test_a_configured_charset_that_cannot_carry_hl7_delimiters_is_an_internal_error(configured):
+    raw = render([msh(charset=""), ("PID", {1: "1", 3: "M1^^^^MR"})])
+    with pytest.raises(Hl7Error) as err:
+        parse(raw, sender_charsets={"H001": configured})
+    assert (err.value.code, err.value.ack_code) == (207, "AR")

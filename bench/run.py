@@ -1,0 +1,45 @@
+"""`make bench`: every benchmark next to its anchor, measured in one run; writes bench/results/latest.{json,md}."""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "results"
+
+
+def _run(script: str, *args: str) -> dict:
+    target = OUT / f"{Path(script).stem}.json"
+    subprocess.run([sys.executable, str(HERE / script), *args, "--json", str(target)], check=True)
+    return json.loads(target.read_text())
+
+
+def main() -> int:
+    OUT.mkdir(exist_ok=True)
+    parse = _run("hl7_parse.py", "--seconds", "3")
+    ingest = _run("mllp_ingest.py", "--messages", "2000", "--connections", "8")
+    figures = {"measured_at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": platform.platform(),
+               "cpus": __import__("os").cpu_count(), "hl7_parse": parse, "mllp_ingest": ingest}
+    (OUT / "latest.json").write_text(json.dumps(figures, indent=2) + "\n")
+    (OUT / "latest.md").write_text(f"""# Benchmarks ({figures['measured_at']}, {figures['cpus']} CPUs)
+
+| figure | ours | anchor (same run) | ratio |
+|---|---|---|---|
+| HL7 ORU^R01 (12 OBX, {parse['avg_bytes']} B) parse | {parse['ours_parse_per_s']:,} msg/s | python-hl7 `hl7.parse` {parse['python_hl7_parse_per_s']:,} msg/s | {parse['ratio_parse_vs_python_hl7']}x |
+| HL7 parse + validate + normalise | {parse['ours_parse_validate_map_per_s']:,} msg/s | python-hl7 parse only | {parse['ratio_full_vs_python_hl7']}x |
+| MLLP ingest: message in → ACK out ({ingest['connections']} connections) | {ingest['acks_per_s']:,} msg/s | python-hl7 parse {ingest['python_hl7_parse_per_s']:,} msg/s | {ingest['ratio_acks_vs_python_hl7_parse']}x |
+| MLLP ingest end to end: ACK + {ingest['events'] // ingest['messages']} events each on Kafka | {ingest['end_to_end_per_s']:,} msg/s | | |
+
+Single process, one core's worth of Python; Kafka and PostgreSQL share the same 2-CPU machine.
+""")
+    print((OUT / "latest.md").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
