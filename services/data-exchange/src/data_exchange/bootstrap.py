@@ -13,7 +13,7 @@ from .adapters.orm import messaging, metadata
 from .adapters.patient_index import PostgresPatientIndex
 from .config import Settings
 from .domain.mpi import IdentifierProtector
-from .entrypoints import code_maps_http, fhir_http, grpc_server, hl7_http, http
+from .entrypoints import code_maps_http, fhir_http, grpc_server, hl7_http, http, patients_http
 from .entrypoints.mllp import MllpServer
 from .service.hl7_ingest import handle_message
 
@@ -43,7 +43,8 @@ SPEC = ServiceSpec(
     stream_topic=TOPIC,
     service_dir=Path(__file__).resolve().parents[2],
     configure=configure,
-    routers=lambda rt: [http.router(rt), code_maps_http.router(rt), hl7_http.router(rt), fhir_http.router(rt)],
+    routers=lambda rt: [http.router(rt), code_maps_http.router(rt), hl7_http.router(rt), fhir_http.router(rt),
+                        patients_http.router(rt)],
     grpc_services=grpc_server.add_services,
     servers=lambda rt: [rt.extras["mllp"]],
 )

@@ -24,11 +24,13 @@ NID = "11010519491231002X"  # synthetic, checksum-valid
 
 
 def oru(control: str, *, facility: str = "TLXRMYY", mrn: str = "MRN-77", wbc_code: str = "WBC",
-        charset: str = "UNICODE UTF-8", name: str = "张三丰", value: str = "5.6") -> str:
+        charset: str = "UNICODE UTF-8", name: str = "张三丰", value: str = "5.6", nid: str | None = NID,
+        phone: str = "13812345678") -> str:
     return "\r".join([
         f"MSH|^~\\&|LIS|{facility}|ALLIANCE|ALLIANCE|20261123083000+0800||ORU^R01^ORU_R01|{control}|P|2.5.1"
         f"|||AL|NE||{charset}",
-        f"PID|1||{mrn}^^^{facility}^MR~{NID}^^^CHN^NNCHN||{name}||19491231|M|||||13812345678",
+        f"PID|1||{mrn}^^^{facility}^MR" + (f"~{nid}^^^CHN^NNCHN" if nid else "")
+        + f"||{name}||19491231|M|||||{phone}",
         "OBR|1|PL-1|RPT-9001|CBC^血常规^L|||20261123080000+0800||||||||||||||||LAB|F",
         f"OBX|1|NM|{wbc_code}^白细胞计数^L||{value}|10*9/L|3.5-9.5|N|||F|||20261123080000+0800",
         "OBX|2|NM|HGB^血红蛋白^L||135|g/L|130-175|N|||F|||20261123080000+0800",
@@ -247,3 +249,33 @@ async def test_patient_index_over_grpc_is_scoped_to_the_callers_patients_and_aud
     with pytest.raises(DBAPIError, match="append-only"):
         async with dx.engine.begin() as conn:
             await conn.execute(text("DELETE FROM audit_log"))
+
+
+async def test_an_administrator_merges_duplicates_and_can_undo_it_exactly(dx, kafka_bootstrap):
+    async with MllpClient(dx.extras["mllp"].port) as mllp:
+        assert (await mllp.send(oru("M-1", mrn="A-1", nid=None, phone="13800000011")))["code"] == "AA"
+        assert (await mllp.send(oru("M-2", mrn="A-2", nid=None, phone="13900000022")))["code"] == "AA"
+    async with dx.engine.connect() as conn:
+        ids = [r.patient_id for r in await conn.execute(select(patients.c.patient_id).order_by(patients.c.created_at))]
+    assert len(ids) == 2
+    base = f"http://127.0.0.1:{dx.http_port}/v1"
+    async with httpx.AsyncClient(headers=dx.extras["admin_headers"]) as c:
+        reviews = (await c.get(f"{base}/patient-reviews")).json()
+        assert [r["provisional_patient_id"] for r in reviews] == [ids[1]]
+        assert (await c.post(f"{base}/patients/{ids[0]}/merge", json={"absorbed_patient_id": ids[1]})).status_code == 200
+        again = await c.post(f"{base}/patients/{ids[0]}/merge", json={"absorbed_patient_id": ids[1]})
+        assert again.status_code == 409 and again.json()["type"].endswith("absorbed-merged")
+        assert (await c.get(f"{base}/patient-reviews")).json() == []
+        async with MllpClient(dx.extras["mllp"].port) as mllp:   # new data for A-2 now lands on the survivor
+            assert (await mllp.send(oru("M-3", mrn="A-2", nid=None, phone="13900000022")))["code"] == "AA"
+        assert (await c.post(f"{base}/patients/{ids[0]}/unmerge", json={"absorbed_patient_id": ids[1]})).status_code == 200
+    records = await read_all(kafka_bootstrap, dx.topic("alliance.data_exchange.v1"), expected=10)
+    merged = _events(records, "PatientsMerged")
+    assert [(e["data"]["survivorPatientId"], e["data"]["absorbedPatientId"]) for e in merged] == [(ids[0], ids[1])]
+    results = _events(records, "ResultRecorded")
+    assert [e["data"]["patientId"] for e in results] == [ids[0]] * 2 + [ids[1]] * 2 + [ids[0]] * 2
+    assert len(_events(records, "PatientsUnmerged")) == 1
+    async with dx.engine.connect() as conn:
+        from data_exchange.adapters.orm import patient_links
+        links = {(r.mrn, r.patient_id) for r in await conn.execute(select(patient_links))}
+    assert links == {("A-1", ids[0]), ("A-2", ids[1])}

@@ -73,6 +73,7 @@ patients = Table(
     Column("national_id_hash", Text, unique=True),
     Column("national_id_masked", Text),
     Column("insurance_hash", Text),
+    Column("national_id_from", Text),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
@@ -179,4 +180,16 @@ audit_log = Table(
     Column("patient_id", Text),
     Column("purpose", Text, nullable=False),
     Column("outcome", Text, nullable=False),
+)
+
+# --- administrator merges, remembered so that an unmerge restores exactly what moved ---
+patient_merges = Table(
+    "patient_merges",
+    metadata,
+    Column("survivor_id", Text, primary_key=True),
+    Column("absorbed_id", Text, primary_key=True),
+    Column("moved_links", JSONB, nullable=False),
+    Column("national_id_moved", Boolean, nullable=False),
+    Column("merged_by", Text, nullable=False),
+    Column("merged_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

@@ -1,0 +1,90 @@
+"""Administrator actions on the patient index: merge, unmerge, and the review queue."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
+
+from alliance.data_exchange.v1 import clinical_pb2 as pb
+from alliance_service import UnitOfWork
+
+from ..adapters.events import TOPIC
+from ..adapters.orm import match_reviews, patient_links, patient_merges, patients
+from ..domain.clinical import Sex
+from ..domain.mpi import AlliancePatient, PatientStatus, merge, unmerge
+
+
+class PatientNotFound(Exception):
+    pass
+
+
+async def _load(conn, patient_id: str) -> AlliancePatient:
+    row = (await conn.execute(select(patients).where(patients.c.patient_id == patient_id).with_for_update())).first()
+    if row is None:
+        raise PatientNotFound(patient_id)
+    links = {(r.hospital_id, r.mrn) for r in await conn.execute(
+        select(patient_links).where(patient_links.c.patient_id == patient_id))}
+    return AlliancePatient(patient_id=row.patient_id, status=PatientStatus(row.status), merged_into=row.merged_into,
+                           links=links, national_id_hash=row.national_id_hash,
+                           national_id_masked=row.national_id_masked, name=row.name, birth_date=row.birth_date,
+                           sex=Sex(row.sex), phone_hash=row.phone_hash, phone_masked=row.phone_masked,
+                           insurance_hash=row.insurance_hash, national_id_from=row.national_id_from)
+
+
+async def _save(conn, p: AlliancePatient) -> None:
+    await conn.execute(update(patients).where(patients.c.patient_id == p.patient_id).values(
+        status=p.status.value, merged_into=p.merged_into, national_id_hash=p.national_id_hash,
+        national_id_masked=p.national_id_masked, national_id_from=p.national_id_from))
+    if p.links:
+        await conn.execute(update(patient_links).where(
+            tuple_(patient_links.c.hospital_id, patient_links.c.mrn).in_(sorted(p.links)),
+            patient_links.c.patient_id != p.patient_id).values(patient_id=p.patient_id))
+
+
+def _ts(now: datetime) -> Timestamp:
+    ts = Timestamp()
+    ts.FromDatetime(now)
+    return ts
+
+
+async def merge_patients(uow: UnitOfWork, survivor_id: str, absorbed_id: str, by: str, now: datetime) -> None:
+    async with uow:
+        # Lock in a fixed order so two opposite merges cannot deadlock.
+        first, second = sorted((survivor_id, absorbed_id))
+        loaded = {first: await _load(uow.conn, first), second: await _load(uow.conn, second)}
+        survivor, absorbed = loaded[survivor_id], loaded[absorbed_id]
+        [event] = merge(survivor, absorbed, now, by)
+        await _save(uow.conn, absorbed)       # frees the national id hash before the survivor takes it
+        await _save(uow.conn, survivor)
+        await uow.conn.execute(insert(patient_merges).values(
+            survivor_id=survivor_id, absorbed_id=absorbed_id, moved_links=sorted(event.moved_links),
+            national_id_moved=event.national_id_moved, merged_by=by))
+        await uow.conn.execute(update(match_reviews).where(
+            match_reviews.c.provisional_patient_id == absorbed_id, match_reviews.c.status == "open")
+            .values(status="resolved"))
+        uow.publish(TOPIC, survivor_id, pb.PatientsMerged(survivor_patient_id=survivor_id,
+                                                          absorbed_patient_id=absorbed_id, by=by,
+                                                          occurred_at=_ts(now)))
+        await uow.commit()
+
+
+async def unmerge_patients(uow: UnitOfWork, survivor_id: str, absorbed_id: str, by: str, now: datetime) -> None:
+    async with uow:
+        first, second = sorted((survivor_id, absorbed_id))
+        loaded = {first: await _load(uow.conn, first), second: await _load(uow.conn, second)}
+        survivor, absorbed = loaded[survivor_id], loaded[absorbed_id]
+        row = (await uow.conn.execute(select(patient_merges).where(
+            patient_merges.c.survivor_id == survivor_id, patient_merges.c.absorbed_id == absorbed_id))).first()
+        restore = {tuple(link) for link in row.moved_links} if row else set()
+        unmerge(survivor, absorbed, restore, now, by)
+        await _save(uow.conn, survivor)
+        await _save(uow.conn, absorbed)
+        await uow.conn.execute(delete(patient_merges).where(
+            patient_merges.c.survivor_id == survivor_id, patient_merges.c.absorbed_id == absorbed_id))
+        uow.publish(TOPIC, survivor_id, pb.PatientsUnmerged(survivor_patient_id=survivor_id,
+                                                            restored_patient_id=absorbed_id, by=by,
+                                                            occurred_at=_ts(now)))
+        await uow.commit()
