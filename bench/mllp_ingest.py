@@ -22,9 +22,9 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 
 sys.path.insert(0, str(Path(__file__).parent))
+import hl7  # noqa: E402
 from hl7_parse import _ITEMS, _rate, build_message  # noqa: E402
 
-import hl7  # noqa: E402
 from alliance_auth.dev import DevKeys  # noqa: E402
 from alliance_service import build_runtime, upgrade  # noqa: E402
 from alliance_testing.infra import Databases  # noqa: E402
