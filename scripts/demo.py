@@ -66,12 +66,83 @@ async def main() -> int:
         for h in found.hospitals:
             print(f"  tertiary: {h.hospital_id} {h.name} ({h.total_beds} beds, specialties {', '.join(h.specialties)})")
 
+        await clinical_flow(http, keys)
+
         step("Where to go next")
         for name, port in {"data-exchange": 8081, **READERS}.items():
             print(f"  {name:28} http://127.0.0.1:{port}/docs")
         print("  tokens: .venv/bin/alliance-token issue --dir .local/keys --sub me --role alliance_admin")
         print("  stop everything: make down")
         return 0 if ok else 1
+
+
+NID = "11010519491231002X"   # synthetic resident ID (valid checksum, not a real person)
+ORU = ("MSH|^~\\&|LIS|H002|ALLIANCE|ALLIANCE|20261120083000+0800||ORU^R01^ORU_R01|DEMO-ORU-1|P|2.5.1|||AL|NE||GB 18030-2000\r"
+       f"PID|1||MRN-77^^^H002^MR~{NID}^^^CHN^NNCHN||测试患者甲||19491231|M|||||13800000001\r"
+       "OBR|1|PL-1|RPT-9001|CBC^血常规^L|||20261120080000+0800||||||||||||||||LAB|F\r"
+       "OBX|1|NM|WBC^白细胞计数^L||5.6|10*9/L|3.5-9.5|N|||F|||20261120080000+0800\r"
+       "OBX|2|NM|HGB^血红蛋白^L||135|g/L|130-175|N|||F|||20261120080000+0800\r")
+ADT = ("MSH|^~\\&|HIS|H001|ALLIANCE|ALLIANCE|20261121090000+0800||ADT^A01^ADT_A01|DEMO-ADT-1|P|2.5.1|||AL|NE||UNICODE UTF-8\r"
+       "EVN|A01|20261121090000+0800\r"
+       f"PID|1||ZY-5001^^^H001^MR~{NID}^^^CHN^NNCHN||测试患者甲||19491231|M\r"
+       "PV1|1|I|CARD^^^H001||||||||||||||||V-1001|||||||||||||||||||||||||20261121090000+0800\r")
+
+
+async def mllp_send(message: bytes) -> dict:
+    from data_exchange.hl7 import MllpDecoder, ack_fields, frame
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", 2575)
+    writer.write(frame(message))
+    await writer.drain()
+    decoder, acks = MllpDecoder(), []
+    while not acks:
+        acks = [x for x in decoder.feed(await reader.read(65536)) if isinstance(x, bytes)]
+    writer.close()
+    return ack_fields(acks[0])
+
+
+async def clinical_flow(http: httpx.AsyncClient, keys: DevKeys) -> None:
+    from alliance.data_exchange.v1 import clinical_pb2, clinical_pb2_grpc
+
+    step("Administrators map local codes to alliance codes (CSV import, row-level errors)")
+    csv = "kind,local_code,alliance_code,display\nitem,CBC,LAB-CBC,血常规\nitem,WBC,LAB-WBC,白细胞计数\n" \
+          "item,HGB,LAB-HGB,血红蛋白\ndepartment,CARD,DEP-CARD,心内科\nitem,BAD ROW,,\n"
+    r = await http.post(f"{REGISTRY}/v1/code-maps/H002/import", content=csv.encode(),
+                        headers={"Content-Type": "text/csv"})
+    report = r.json()
+    print(f"  H002: {report['imported']} rows imported, errors: {report['errors']}")
+    await http.put(f"{REGISTRY}/v1/code-maps/H001/department/CARD", json={"alliance_code": "DEP-CARD"})
+
+    step("A county hospital's LIS sends a lab result over MLLP in GB18030; the HIS of the tertiary hospital "
+         "admits the same patient")
+    oru = await mllp_send(ORU.encode("gb18030"))
+    print(f"  ORU^R01 from H002 -> MSA {oru['code']} for {oru['acknowledged_control_id']} ({oru['charset']})")
+    adt = await mllp_send(ADT.encode())
+    print(f"  ADT^A01 from H001 -> MSA {adt['code']} for {adt['acknowledged_control_id']}")
+    again = await mllp_send(ORU.encode("gb18030"))
+    print(f"  the ORU re-sent  -> MSA {again['code']} (the same ACK; nothing processed twice)")
+
+    step("One alliance patient across both hospitals (master patient index over gRPC)")
+    admin = keys.issue("demo-admin", roles=["alliance_admin"], ttl=300)
+    async with grpc.aio.insecure_channel("127.0.0.1:9081") as channel:
+        stub = clinical_pb2_grpc.PatientIndexStub(channel)
+        found = await stub.ResolvePatient(clinical_pb2.ResolvePatientRequest(
+            mrn=clinical_pb2.HospitalMrn(hospital_id="H002", mrn="MRN-77")), metadata=bearer_metadata(admin))
+    print(f"  alliance id {found.patient_id}: " + ", ".join(f"{m.hospital_id}/{m.mrn}" for m in found.mrns))
+
+    step("The same result is searchable over FHIR R4 by the treating hospital (every read audited)")
+    h002 = keys.issue("emr-h002", hospital_id="H002", roles=["hospital"], ttl=300)
+    obs = {"resourceType": "Observation", "status": "final",
+           "identifier": [{"system": "https://alliance.example/fhir/sid/lis/H002", "value": "LIS-DEMO-1"}],
+           "code": {"coding": [{"system": "https://alliance.example/fhir/CodeSystem/local/H002/items",
+                                "code": "HGB", "display": "血红蛋白"}]},
+           "subject": {"identifier": {"system": "https://alliance.example/fhir/sid/mrn/H002", "value": "MRN-77"}},
+           "effectiveDateTime": "2026-11-21T07:30:00+08:00", "valueQuantity": {"value": 131, "unit": "g/L"}}
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {h002}",
+                                          "Content-Type": "application/fhir+json"}) as fhir:
+        created = await fhir.post(f"{REGISTRY}/fhir/Observation", json=obs)
+        found_obs = (await fhir.get(f"{REGISTRY}/fhir/Observation", params={"code": "HGB"})).json()
+    print(f"  POST Observation -> {created.status_code}; search code=HGB -> {found_obs['total']} result(s)")
 
 
 if __name__ == "__main__":

@@ -73,6 +73,10 @@ async def test_create_read_and_search_keep_identifiers_protected_and_scoped(api,
                                                             "date": "ge2026-11-01"})
         assert by_patient.json()["total"] == 1
         assert (await h002.get("/Observation", params={"date": "lt2026-01-01"})).json()["total"] == 0
+        for params, total in [({"code": "GLU"}, 1), ({"code": f"{ITEMS}|"}, 1), ({"code": "GL_"}, 0),
+                              ({"identifier": "LIS-GLU"}, 1), ({"identifier": "100%"}, 0)]:
+            found = await h002.get("/Observation", params=params)
+            assert found.status_code == 200 and found.json()["total"] == total, (params, found.text)
     async with api.extras["client"]("H003") as h003:
         other = await h003.get(f"/Patient/{pid}")
         assert other.status_code == 404 and other.json()["resourceType"] == "OperationOutcome"

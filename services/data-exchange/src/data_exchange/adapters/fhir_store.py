@@ -8,8 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, any_, literal, or_, select
-from sqlalchemy import column as sql_column
+from sqlalchemy import Select, any_, exists, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -102,11 +101,9 @@ def _token_condition(column: Any, tokens: tuple[Token, ...], protector: Identifi
         elif t.system is not None and t.value:
             alternatives.append(literal(f"{t.system}|{t.value}") == any_(column))
         elif t.value:
-            alternatives.append(select(literal(1)).select_from(
-                column.unnest().alias("v")).where(literal_column_like(t.value)).exists())
+            alternatives.append(_any_element_like(column, "%|" + _like_escaped(t.value)))
         elif t.system:
-            alternatives.append(select(literal(1)).select_from(
-                column.unnest().alias("v")).where(literal_column_prefix(t.system)).exists())
+            alternatives.append(_any_element_like(column, _like_escaped(t.system) + "|%"))
     return or_(*alternatives)
 
 
@@ -114,12 +111,10 @@ def _like_escaped(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
 
 
-def literal_column_like(value: str) -> Any:
-    return sql_column("v").like("%|" + _like_escaped(value))
-
-
-def literal_column_prefix(system: str) -> Any:
-    return sql_column("v").like(_like_escaped(system) + "|%")
+def _any_element_like(column: Any, pattern: str) -> Any:
+    """EXISTS (SELECT 1 FROM unnest(column) AS t(v) WHERE v LIKE pattern)."""
+    elements = func.unnest(column).table_valued("v").render_derived()
+    return exists(select(literal(1)).select_from(elements).where(elements.c.v.like(pattern, escape="\\")))
 
 
 async def patient_id_for(conn: AsyncConnection, reference: str) -> str:
