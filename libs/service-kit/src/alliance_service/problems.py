@@ -43,8 +43,25 @@ _TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not 
            415: "Unsupported Media Type", 422: "Unprocessable Content", 503: "Service Unavailable"}
 
 
+class RejectNulBytes:
+    """ASGI middleware: a NUL byte in the path or query is a 400, before any database sees it."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and (b"%00" in scope.get("raw_path", b"") or "\x00" in scope.get("path", "")
+                                        or b"%00" in scope.get("query_string", b"")
+                                        or b"\x00" in scope.get("query_string", b"")):
+            response = problem_response(400, "bad-request", "Bad Request", "NUL bytes are not allowed in URLs")
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Turn Problem, HTTP, validation and unexpected errors into problem+json."""
+    app.add_middleware(RejectNulBytes)
 
     @app.exception_handler(Problem)
     async def _problem(_: Request, exc: Problem) -> JSONResponse:

@@ -31,6 +31,7 @@ def test_registration_records_one_event_at_version_one_with_sorted_specialties()
 @pytest.mark.parametrize("hospital_id, profile, field", [
     ("h-lower", _profile(), "hospital_id"),
     ("H002", _profile(name="  "), "name"),
+    ("H002", _profile(name="县医院\x00"), "name"),
     ("H002", _profile(region_code="33012"), "region_code"),
     ("H002", _profile(specialties=("Cardiology",)), "specialties"),
     ("H002", _profile(total_beds=-1), "total_beds"),

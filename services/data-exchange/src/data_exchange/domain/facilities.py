@@ -55,6 +55,8 @@ class HospitalProfile:
         name = self.name.strip()
         if not name or len(name) > 200:
             raise InvalidHospital("name", "must be 1-200 characters")
+        if any(ord(c) < 32 or ord(c) == 127 for c in name):
+            raise InvalidHospital("name", "must not contain control characters")
         if not REGION_CODE.match(self.region_code):
             raise InvalidHospital("region_code", "must be a 6-digit administrative division code")
         for s in self.specialties:

@@ -23,6 +23,8 @@ def parse_body(raw: bytes | str, *, max_bytes: int = MAX_BODY) -> tuple[Any, lis
         return None, [Issue("error", "too-long", "", f"the body exceeds {max_bytes} bytes", dict(ENVELOPE))]
     try:
         text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
+        if "\x00" in text or "\\u0000" in text:
+            raise _Invalid("NUL characters are not allowed")  # PostgreSQL cannot store them; FHIR has no use
         return json.loads(text, parse_float=Decimal, parse_constant=_constant,
                           object_pairs_hook=_unique_keys), []
     except UnicodeDecodeError:
@@ -36,6 +38,7 @@ def parse_body(raw: bytes | str, *, max_bytes: int = MAX_BODY) -> tuple[Any, lis
     except ValueError:  # an integer beyond the interpreter's digit limit
         reason = "a number has too many digits"
     return None, [Issue("error", "structure", "", f"not valid FHIR JSON: {reason}", dict(ENVELOPE))]
+
 
 def _constant(name: str) -> Any:
     raise _Invalid(f"{name} is not a JSON number")
