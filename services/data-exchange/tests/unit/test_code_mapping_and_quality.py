@@ -62,6 +62,8 @@ def test_standard_icd_codes_pass_through_but_local_diagnoses_need_a_map():
     MapEntry(CodeKind.DIAGNOSIS, "X1", "not-icd"),
     MapEntry(CodeKind.ITEM, " ", "LAB-1"),
     MapEntry(CodeKind.ITEM, "X1", "bad code!"),
+    MapEntry(CodeKind.ITEM, "X\x001", "LAB-1"),
+    MapEntry(CodeKind.ITEM, "X1", "LAB-1", "显示\x00"),
 ])
 def test_map_entries_that_cannot_be_right_are_refused(entry):
     with pytest.raises(InvalidMapping):

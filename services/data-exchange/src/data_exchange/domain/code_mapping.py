@@ -55,6 +55,8 @@ class MapEntry:
     def validated(self) -> MapEntry:
         if not self.local_code.strip() or len(self.local_code) > 64:
             raise InvalidMapping("local_code must be 1-64 characters")
+        if any(ord(c) < 32 for c in self.local_code + self.display):
+            raise InvalidMapping("codes and displays must not contain control characters")
         if not ALLIANCE_CODE.match(self.alliance_code):
             raise InvalidMapping("alliance_code must be 1-64 characters of letters, digits, '.', '_' or '-'")
         if self.kind is CodeKind.CHARGE and self.alliance_code not in set(CostCategory):
