@@ -70,6 +70,7 @@ class ServiceSpec:
     grpc_services: Callable[[Runtime, grpc.aio.Server], Sequence[str]] = lambda _rt, _srv: ()
     servers: Callable[[Runtime], Sequence[ExtraServer]] = lambda _: ()
     configure: Callable[[Runtime], None] = lambda _: None   # builds service-specific parts into extras
+    customize_app: Callable[[FastAPI], None] = lambda _: None  # e.g. protocol-specific error bodies
     description: str = ""
     version: str = "0.1.0"
 
@@ -211,5 +212,6 @@ def build_app(runtime: Runtime) -> FastAPI:
                                       "kafka": runtime._kafka_probe}))
     for router in spec.routers(runtime):
         app.include_router(router)
+    spec.customize_app(app)
     instrument_fastapi(app)
     return app

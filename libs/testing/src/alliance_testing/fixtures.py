@@ -71,8 +71,9 @@ async def start_service(databases: Databases, kafka_bootstrap: str, dev_keys, un
     async def start(spec, *, start: bool = True, **overrides):
         url = await databases.create(spec.name)
         await upgrade(Path(spec.service_dir), url)
+        ports = {name: 0 for name in spec.settings_type.model_fields if name.endswith("_port")}  # never collide
         settings = spec.settings_type(**{
-            "database_url": url, "kafka_bootstrap": kafka_bootstrap, "http_port": 0, "grpc_port": 0,
+            **ports, "database_url": url, "kafka_bootstrap": kafka_bootstrap,
             "jwks": str(dev_keys.jwks_path), "topic_prefix": prefix, "consumer_group": f"{prefix}{spec.name}",
             "environment": "test", **overrides})
         runtime = build_runtime(spec, settings)

@@ -47,4 +47,5 @@ SPEC = ServiceSpec(
                         patients_http.router(rt)],
     grpc_services=grpc_server.add_services,
     servers=lambda rt: [rt.extras["mllp"]],
+    customize_app=fhir_http.fhir_auth_errors,
 )

@@ -135,3 +135,12 @@ async def test_metadata_is_a_capability_statement(api):
         r = await h002.get("/metadata")
     assert r.status_code == 200 and r.json()["resourceType"] == "CapabilityStatement"
     assert r.json()["fhirVersion"] == "4.0.1"
+
+
+async def test_authentication_errors_under_fhir_are_operation_outcomes(api):
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api.http_port}") as anonymous:
+        r = await anonymous.get("/fhir/Patient")
+        elsewhere = await anonymous.get("/v1/hospitals")
+    assert r.status_code == 401 and r.json()["resourceType"] == "OperationOutcome"
+    assert r.json()["issue"][0]["code"] == "login" and r.headers["www-authenticate"].startswith("Bearer")
+    assert elsewhere.status_code == 401 and elsewhere.headers["content-type"].startswith("application/problem+json")

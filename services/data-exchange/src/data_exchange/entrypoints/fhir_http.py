@@ -10,10 +10,10 @@ import json
 import uuid
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from alliance_auth import Principal, Roles
+from alliance_auth import AuthError, Forbidden, Principal, Roles
 from alliance_auth.fastapi import CurrentPrincipal
 from alliance_service import Runtime
 
@@ -194,3 +194,21 @@ def router(runtime: Runtime) -> APIRouter:
 
 def _new_id() -> str:
     return uuid.uuid4().hex
+
+
+def fhir_auth_errors(app: FastAPI) -> None:
+    """401 and 403 under /fhir are OperationOutcomes; elsewhere the platform's problem+json stays."""
+    problems = {AuthError: app.exception_handlers[AuthError], Forbidden: app.exception_handlers[Forbidden]}
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        if not request.url.path.startswith("/fhir"):
+            return await problems[type(exc)](request, exc)
+        unauthenticated = isinstance(exc, AuthError)
+        body = {"resourceType": "OperationOutcome", "issue": [{
+            "severity": "error", "code": "login" if unauthenticated else "forbidden",
+            "diagnostics": getattr(exc, "reason", str(exc))}]}
+        return fhir(401 if unauthenticated else 403, body,
+                    {"WWW-Authenticate": 'Bearer error="invalid_token"'} if unauthenticated else None)
+
+    app.add_exception_handler(AuthError, handle)
+    app.add_exception_handler(Forbidden, handle)
