@@ -281,3 +281,45 @@ async def test_an_administrator_merges_duplicates_and_can_undo_it_exactly(dx, ka
         from data_exchange.adapters.orm import patient_links
         links = {(r.mrn, r.patient_id) for r in await conn.execute(select(patient_links))}
     assert links == {("A-1", ids[0]), ("A-2", ids[1])}
+
+
+A03 = "\r".join([
+    "MSH|^~\\&|HIS|H001|ALLIANCE|ALLIANCE|20261123093000+0800||ADT^A03^ADT_A03|DIS-1|P|2.5.1|||AL|NE||UNICODE UTF-8",
+    "EVN|A03|20261123093000",
+    f"PID|1||ZY-5001^^^H001^MR~{NID}^^^CHN^NNCHN||张三丰||19491231|M",
+    "PV1|1|I|CARD^^^H001||||||||||||||||V-2001|||||||||||||||||||||||||20261120081500|20261123090000",
+    "DG1|1||I21.9^急性心肌梗死^ICD-10|||F||||||||||1",
+    "DG1|2||I10.x00^高血压^ICD-10|||F||||||||||2",
+    "PR1|1||36.06^冠状动脉药物洗脱支架置入术^ICD-9-CM-3||20261121103000",
+    "FT1|1|||20261121||CG|250101001^血常规^LOCAL|||2|25.00",
+    "FT1|2|||20261121||CG|330201001^支架^LOCAL|||1|12345.67",
+    "FT1|3|||20261122||CG|110900001^床位费^LOCAL|||3|150.00",
+]) + "\r"
+ORM = "\r".join([
+    "MSH|^~\\&|HIS|H001|ALLIANCE|ALLIANCE|20261123100000+0800||ORM^O01^ORM_O01|ORD-1|P|2.5.1|||AL|NE||UNICODE UTF-8",
+    f"PID|1||ZY-5001^^^H001^MR~{NID}^^^CHN^NNCHN||张三丰||19491231|M",
+    "ORC|NW|PO-1|||||||20261123100000",
+    "OBR|1|PO-1||CT001^胸部CT平扫^LOCAL",
+]) + "\r"
+
+
+async def test_a_discharge_and_an_order_become_events_with_categories_and_integer_fen(dx, kafka_bootstrap):
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{dx.http_port}", headers=dx.extras["admin_headers"]) as c:
+        csv = "kind,local_code,alliance_code\ncharge,250101001,laboratory\ncharge,330201001,consumables\n" \
+              "charge,110900001,bed\nitem,CT001,IMG-CT-CHEST\n"
+        r = await c.post("/v1/code-maps/H001/import", content=csv.encode(), headers={"Content-Type": "text/csv"})
+        assert r.json()["imported"] == 4 and r.json()["errors"] == []
+    async with MllpClient(dx.extras["mllp"].port) as mllp:
+        for message in (A03, ORM):
+            ack = await mllp.send(message)
+            assert ack["code"] == "AA", ack["errors"]
+    records = await read_all(kafka_bootstrap, dx.topic("alliance.data_exchange.v1"), expected=3)
+    [discharge] = [e["data"] for e in _events(records, "EncounterDischarged")]
+    assert discharge["encounterId"] == "H001/V-2001" and discharge["lengthOfStayDays"] == 3
+    assert [(c["category"], c["amountFen"]) for c in discharge["costLines"]] == [
+        ("laboratory", "2500"), ("consumables", "1234567"), ("bed", "15000")]
+    assert discharge["totalCostFen"] == str(2500 + 1234567 + 15000)
+    principal = [d["code"]["code"] for d in discharge["diagnoses"] if d.get("principal")]
+    assert principal == ["I21.9"] and discharge["procedures"][0]["code"]["code"] == "36.06"
+    [order] = [e["data"] for e in _events(records, "OrderPlaced")]
+    assert order["orderId"] == "H001/PO-1" and order["items"][0]["code"] == "IMG-CT-CHEST"
