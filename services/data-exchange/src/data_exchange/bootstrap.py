@@ -25,7 +25,8 @@ def configure(runtime: Runtime) -> None:
 
     async def hl7_handler(raw: bytes, allowed_hospital: str | None = None) -> bytes:
         return await handle_message(raw, runtime.uow, patients, now=datetime.now(UTC),
-                                    allowed_hospital=allowed_hospital)
+                                    allowed_hospital=allowed_hospital, sender_charsets=s.hl7_sender_charsets,
+                                    default_charset=s.hl7_default_charset)
 
     runtime.extras.update(patient_index=patients, hl7_handler=hl7_handler,
                           mllp=MllpServer(partial(hl7_handler), s.mllp_host, s.mllp_port,

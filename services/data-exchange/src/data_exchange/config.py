@@ -18,6 +18,9 @@ class Settings(ServiceSettings):
     identifier_key: str = Field(DEV_IDENTIFIER_KEY, min_length=32,
                                 description="secret key for hashing national ID, phone and insurance numbers")
     hl7_default_charset: str = "utf-8"
+    hl7_sender_charsets: dict[str, str] = Field(
+        default_factory=dict, description='charset per sending facility (MSH-4) when MSH-18 is empty, '
+                                          'e.g. {"TLXRMYY": "gb18030"}; JSON in the environment variable')
 
     @model_validator(mode="after")
     def _refuse_dev_key_in_production(self) -> "Settings":

@@ -81,7 +81,7 @@ class MllpClient:
 
 @pytest.fixture
 async def dx(start_service, dev_keys):
-    rt = await start_service(SPEC, mllp_port=0)
+    rt = await start_service(SPEC, hl7_sender_charsets={"TLXRMYY-GBK": "gb18030"})
     admin = {"Authorization": f"Bearer {dev_keys.issue('admin', roles=['alliance_admin'])}"}
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{rt.http_port}", headers=admin) as c:
         for h in HOSPITALS:
@@ -323,3 +323,15 @@ async def test_a_discharge_and_an_order_become_events_with_categories_and_intege
     assert principal == ["I21.9"] and discharge["procedures"][0]["code"]["code"] == "36.06"
     [order] = [e["data"] for e in _events(records, "OrderPlaced")]
     assert order["orderId"] == "H001/PO-1" and order["items"][0]["code"] == "IMG-CT-CHEST"
+
+
+async def test_a_sender_configured_for_gb18030_may_leave_msh_18_empty(dx, kafka_bootstrap):
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{dx.http_port}", headers=dx.extras["admin_headers"]) as c:
+        r = await c.put("/v1/hospitals/H002/interface", json={"interface_facility_codes": ["TLXRMYY", "TLXRMYY-GBK"]})
+        assert r.status_code == 200
+    legacy = oru("GBK-1", facility="TLXRMYY-GBK", charset="", name="张三丰").encode("gb18030")
+    async with MllpClient(dx.extras["mllp"].port) as mllp:
+        assert (await mllp.send_raw(frame(legacy)) or await mllp.ack())["code"] == "AA"
+        wrong = oru("GBK-2", charset="").encode("gb18030")     # TLXRMYY defaults to UTF-8: cannot decode
+        ack = await mllp.send_raw(frame(wrong)) or await mllp.ack()
+    assert ack["code"] == "AR" and ack["errors"][0]["field"] == "18"

@@ -36,12 +36,12 @@ def _issue_errors(issues: list[Issue]) -> list[Hl7Error]:
 
 
 async def handle_message(raw: bytes, make_uow, patients: PatientIndex, *, now: datetime,
-                         sender_charsets: Mapping[str, str] | None = None,
+                         sender_charsets: Mapping[str, str] | None = None, default_charset: str = "utf-8",
                          allowed_hospital: str | None = None) -> bytes:
     """One message → one ACK. Re-sent messages (same facility + MSH-10) get the first ACK again."""
     ack_id = uuid.uuid4().hex[:20]
     try:
-        msg = parse(raw, sender_charsets=sender_charsets)
+        msg = parse(raw, sender_charsets=sender_charsets, default_charset=default_charset)
     except Hl7Error as exc:
         return build_ack(None, "AR", [exc], control_id=ack_id, now=now, raw=raw)
     try:
