@@ -7,7 +7,7 @@ from alliance_service import ServiceSpec
 from .adapters.orm import messaging, metadata
 from .config import Settings
 from .entrypoints import http
-from .service import member_hospitals
+from .service import clinical_events, member_hospitals
 
 SPEC = ServiceSpec(
     name="results-mutual-recognition",
@@ -19,6 +19,6 @@ SPEC = ServiceSpec(
     stream_topic="alliance.results_mutual_recognition.v1",
     service_dir=Path(__file__).resolve().parents[2],
     routers=lambda rt: [http.router(rt)],
-    handlers=lambda rt: member_hospitals.handlers(),
+    handlers=lambda rt: member_hospitals.handlers() | clinical_events.handlers(),
     subscriptions=[member_hospitals.REGISTRY_TOPIC],
 )
