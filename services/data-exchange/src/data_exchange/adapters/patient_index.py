@@ -44,9 +44,10 @@ class PostgresPatientIndex:
                       now: datetime) -> tuple[str, list[Message]]:
         incoming = IncomingIdentity.from_patient(identity, hospital_id, self._protector)
         # Serialise concurrent messages about the same hospital patient (and the same national id).
-        for key in sorted({f"mrn|{hospital_id}|{incoming.mrn}",
-                           *([f"nid|{incoming.national_id_hash}"] if incoming.national_id_hash else [])}):
-            await conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": key})
+        keys = sorted({f"mrn|{hospital_id}|{incoming.mrn}",
+                       *([f"nid|{incoming.national_id_hash}"] if incoming.national_id_hash else [])})
+        await conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) "
+                                "FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k"), {"keys": keys})
         by_mrn = await self._by_mrn(conn, hospital_id, incoming.mrn)
         by_nid = await self._by_national_id(conn, incoming.national_id_hash)
         candidate_ids = {p for p in (by_mrn, by_nid) if p}
@@ -55,16 +56,17 @@ class PostgresPatientIndex:
         candidates = await self._candidates(conn, candidate_ids)
         decision = decide(incoming, by_national_id=by_nid, by_mrn=by_mrn, candidates=candidates,
                           config=self._config)
+        known = {c.patient_id: c for c in candidates}
         if decision.kind is DecisionKind.LINK_EXISTING_MRN and decision.patient_id:
-            await self._enrich(conn, decision.patient_id, incoming)
+            await self._enrich(conn, decision.patient_id, incoming, known.get(decision.patient_id), by_nid)
             return decision.patient_id, []
         if decision.kind in (DecisionKind.LINK_NATIONAL_ID, DecisionKind.LINK_PROBABILISTIC) and decision.patient_id:
             patient_id = decision.patient_id
-            await self._enrich(conn, patient_id, incoming)
+            await self._enrich(conn, patient_id, incoming, known.get(patient_id), by_nid)
         else:
             # REVIEW keeps an existing MRN link as it is; otherwise a provisional patient holds the data
             # until an administrator links or merges it.
-            patient_id = by_mrn or await self._create(conn, incoming)
+            patient_id = by_mrn or await self._create(conn, incoming, by_nid)
             if decision.kind is DecisionKind.REVIEW:
                 await conn.execute(insert(match_reviews).values(
                     review_id=uuid.uuid4(), hospital_id=hospital_id, mrn=incoming.mrn,
@@ -127,9 +129,9 @@ class PostgresPatientIndex:
                                  hospital_mrns=frozenset(links.get(r.patient_id, ())))
                 for r in rows]
 
-    async def _create(self, conn: AsyncConnection, incoming: IncomingIdentity) -> str:
+    async def _create(self, conn: AsyncConnection, incoming: IncomingIdentity, nid_owner: str | None) -> str:
         patient_id = f"AP-{uuid.uuid4().hex[:20].upper()}"
-        nid_taken = incoming.national_id_hash and await self._by_national_id(conn, incoming.national_id_hash)
+        nid_taken = incoming.national_id_hash and nid_owner
         await conn.execute(insert(patients).values(
             patient_id=patient_id, status="active", name=incoming.name, birth_date=incoming.birth_date,
             sex=incoming.sex.value, phone_hash=incoming.phone_hash, phone_masked=incoming.phone_masked,
@@ -144,8 +146,15 @@ class PostgresPatientIndex:
             await conn.execute(insert(patient_blocking_keys).values(
                 [{"key": k, "patient_id": patient_id} for k in sorted(keys)]).on_conflict_do_nothing())
 
-    async def _enrich(self, conn: AsyncConnection, patient_id: str, incoming: IncomingIdentity) -> None:
-        """Fill what the index did not know yet; never overwrite what it had."""
+    async def _enrich(self, conn: AsyncConnection, patient_id: str, incoming: IncomingIdentity,
+                      known: PatientCandidate | None, nid_owner: str | None) -> None:
+        """Fill what the index did not know yet; never overwrite what it had. No statement when nothing is new."""
+        if known is not None and not any((
+                incoming.name and not known.name, incoming.birth_date and not known.birth_date,
+                incoming.phone_hash and not known.phone_hash,
+                incoming.national_id_hash and not known.national_id_hash and not nid_owner,
+                incoming.sex is not Sex.UNKNOWN and known.sex is Sex.UNKNOWN)):
+            return
         row = (await conn.execute(select(patients).where(patients.c.patient_id == patient_id))).first()
         if row is None:
             return
@@ -153,14 +162,13 @@ class PostgresPatientIndex:
             "name": incoming.name, "birth_date": incoming.birth_date, "phone_hash": incoming.phone_hash,
             "phone_masked": incoming.phone_masked, "national_id_masked": incoming.national_id_masked,
             "insurance_hash": incoming.insurance_hash,
-            "national_id_hash": incoming.national_id_hash if not await self._by_national_id(
-                conn, incoming.national_id_hash) else None,
+            "national_id_hash": incoming.national_id_hash if not nid_owner else None,
         }.items() if v is not None and getattr(row, k) is None}
         if row.sex == Sex.UNKNOWN.value and incoming.sex is not Sex.UNKNOWN:
             fill["sex"] = incoming.sex.value
         if fill:
             await conn.execute(update(patients).where(patients.c.patient_id == patient_id).values(**fill))
-        await self._index(conn, patient_id, incoming)
+            await self._index(conn, patient_id, incoming)
 
     async def _link(self, conn: AsyncConnection, hospital_id: str, mrn: str, patient_id: str,
                     kind: DecisionKind, score: float) -> None:

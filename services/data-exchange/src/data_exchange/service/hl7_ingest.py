@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 
 from alliance_service import UnitOfWork
@@ -85,12 +85,11 @@ async def handle_message(raw: bytes, make_uow, patients: PatientIndex, *, now: d
 
 async def _previous_ack(uow: UnitOfWork, facility: str, control_id: str) -> bytes | None:
     """The ACK already given for this message; concurrent copies queue on a lock and see the first one's."""
-    await uow.conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
-                           {"k": f"{PROTOCOL}|{facility}|{control_id}"})
-    row = (await uow.conn.execute(select(inbound_messages.c.ack).where(
-        inbound_messages.c.protocol == PROTOCOL, inbound_messages.c.sending_facility == facility,
-        inbound_messages.c.control_id == control_id))).first()
-    return row.ack if row else None
+    row = (await uow.conn.execute(text(
+        "SELECT pg_advisory_xact_lock(hashtextextended(:k, 0)), "
+        "(SELECT ack FROM inbound_messages WHERE protocol = :p AND sending_facility = :f AND control_id = :c)"),
+        {"k": f"{PROTOCOL}|{facility}|{control_id}", "p": PROTOCOL, "f": facility, "c": control_id})).first()
+    return row[1] if row else None
 
 
 async def _remember(uow: UnitOfWork, msg, hospital_id: str, status: str, ack: bytes, issues: list[str]) -> None:
