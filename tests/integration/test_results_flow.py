@@ -6,9 +6,14 @@ import asyncio
 import json
 from datetime import UTC, datetime, timedelta, timezone
 
+import grpc
 import httpx
+import pytest
 from sqlalchemy import select
 
+from alliance.results_mutual_recognition.v1 import recognition_pb2
+from alliance.results_mutual_recognition.v1 import recognition_pb2_grpc as recognition_grpc
+from alliance_auth.grpc import bearer_metadata
 from alliance_testing.helpers import eventually, read_all
 from data_exchange.bootstrap import SPEC as DATA_EXCHANGE
 from data_exchange.hl7 import MllpDecoder, ack_fields, frame
@@ -126,10 +131,20 @@ async def test_a_hospital_reuses_a_recognised_ct_and_the_saving_is_published(sta
         rows = (await c.get("/indicators", headers=admin)).json()
         assert [(x["hospital_id"], x["item_code"], x["reused"], x["savings_fen"], x["recognition_rate"])
                 for x in rows if x["item_code"] == "IMG-CT-CHEST"] == [("H003", "IMG-CT-CHEST", 1, 40000, 1.0)]
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{rmr.grpc_port}") as channel:
+        stub = recognition_grpc.RecognitionStub(channel)
+        answer = await stub.CheckRecognition(recognition_pb2.CheckRecognitionRequest(
+            patient_id=patient_id, item_codes=["IMG-CT-CHEST"]), metadata=bearer_metadata(h003["Authorization"][7:]))
+        assert [(i.item_code, i.reason, [x.result_id for x in i.recognised]) for i in answer.items] == [
+            ("IMG-CT-CHEST", "", ["H002/RPT-77/1"])]
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await stub.CheckRecognition(recognition_pb2.CheckRecognitionRequest(
+                patient_id=patient_id, item_codes=["IMG-CT-CHEST"]), metadata=bearer_metadata(h004["Authorization"][7:]))
+        assert err.value.code() == grpc.StatusCode.NOT_FOUND
     async with rmr.engine.connect() as conn:
         audited = [(r.requesting_hospital, r.outcome) for r in await conn.execute(
             select(checks.c.requesting_hospital, checks.c.outcome).order_by(checks.c.created_at))]
-    assert audited == [("H003", "answered"), ("H004", "denied")]
+    assert audited == [("H003", "answered"), ("H004", "denied"), ("H003", "answered"), ("H004", "denied")]
     events = await read_all(kafka_bootstrap, rmr.topic("alliance.results_mutual_recognition.v1"), expected=2)
     decided = [json.loads(e.value)["data"] for e in events if b"RecognitionDecided" in e.value]
     assert [(d["outcome"], d["savingFen"], d["issuingHospital"]) for d in decided] == [("reused", "40000", "H002")]

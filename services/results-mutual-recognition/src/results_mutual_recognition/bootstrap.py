@@ -6,7 +6,7 @@ from alliance_service import ServiceSpec
 
 from .adapters.orm import messaging, metadata
 from .config import Settings
-from .entrypoints import http, recognition_http
+from .entrypoints import http, recognition_grpc, recognition_http
 from .service import clinical_events, member_hospitals
 
 SPEC = ServiceSpec(
@@ -21,4 +21,5 @@ SPEC = ServiceSpec(
     routers=lambda rt: [http.router(rt), recognition_http.router(rt)],
     handlers=lambda rt: member_hospitals.handlers() | clinical_events.handlers(),
     subscriptions=[member_hospitals.REGISTRY_TOPIC],
+    grpc_services=recognition_grpc.add_services,
 )

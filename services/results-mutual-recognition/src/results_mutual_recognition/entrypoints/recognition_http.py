@@ -33,10 +33,10 @@ from ..domain.recognition import (
     RecognitionDecided,
     RecognitionError,
     RequestContext,
-    decide,
     indicators,
     record_choice,
 )
+from ..service.recognition import decisions_for
 
 TOPIC = "alliance.results_mutual_recognition.v1"
 Admin = Annotated[Principal, Depends(require_roles(Roles.ALLIANCE_ADMIN))]
@@ -167,15 +167,6 @@ def router(runtime: Runtime) -> APIRouter:
             await store.save_prices(conn, entries)
         return {"hospital_id": hospital_id, "items": len(entries)}
 
-    async def _decisions(conn, hospital: str, patient_id: str, item_codes: list[str], at: datetime,
-                         after_surgery: bool) -> list:
-        catalog = await store.load_catalog(conn)
-        results = await store.results_for(conn, patient_id, item_codes, at)
-        qc = await store.load_qc(conn, {(res.lab_id, res.item_code) for res in results})
-        ctx = RequestContext(hospital, at, after_surgery)
-        return [decide(code, [res for res in results if res.item_code == code], catalog, qc, ctx)
-                for code in dict.fromkeys(item_codes)]
-
     @r.post("/recognition/checks", tags=["recognition"],
             summary="At order time: which of these items have a result the alliance recognises, and why not")
     async def check(body: CheckIn, principal: Hospital) -> dict:
@@ -184,7 +175,7 @@ def router(runtime: Runtime) -> APIRouter:
         check_id = uuid.uuid4()
         async with runtime.engine.begin() as conn:
             allowed = await store.is_treating(conn, hospital, body.patient_id)
-            items = await _decisions(conn, hospital, body.patient_id, body.item_codes, at,
+            items = await decisions_for(conn, hospital, body.patient_id, body.item_codes, at,
                                      body.inpatient_after_surgery) if allowed else []
             await conn.execute(insert(checks).values(
                 check_id=check_id, requesting_hospital=hospital, subject=principal.subject,
@@ -205,7 +196,7 @@ def router(runtime: Runtime) -> APIRouter:
                 checks.c.outcome == "answered"))).first()
             if row is None or body.item_code not in {i["item_code"] for i in row.items}:
                 raise not_found(f"check {check_id}")
-            [decision] = await _decisions(uow.conn, row.requesting_hospital, row.patient_id, [body.item_code],
+            [decision] = await decisions_for(uow.conn, row.requesting_hospital, row.patient_id, [body.item_code],
                                           row.at, False)
             prices = await store.load_prices(uow.conn, row.requesting_hospital)
             try:
