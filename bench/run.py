@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -23,8 +24,9 @@ def main() -> int:
     OUT.mkdir(exist_ok=True)
     parse = _run("hl7_parse.py", "--seconds", "3")
     ingest = _run("mllp_ingest.py", "--messages", "2000", "--connections", "8")
+    recognition = _run("recognition_latency.py", "--results", "100000", "--checks", "1000")
     figures = {"measured_at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": platform.platform(),
-               "cpus": __import__("os").cpu_count(), "hl7_parse": parse, "mllp_ingest": ingest}
+               "cpus": os.cpu_count(), "hl7_parse": parse, "mllp_ingest": ingest, "recognition": recognition}
     (OUT / "latest.json").write_text(json.dumps(figures, indent=2) + "\n")
     (OUT / "latest.md").write_text(f"""# Benchmarks ({figures['measured_at']}, {figures['cpus']} CPUs)
 
@@ -34,6 +36,7 @@ def main() -> int:
 | HL7 parse + validate + normalise | {parse['ours_parse_validate_map_per_s']:,} msg/s | python-hl7 parse only | {parse['ratio_full_vs_python_hl7']}x |
 | MLLP ingest: message in → ACK out ({ingest['connections']} connections) | {ingest['acks_per_s']:,} msg/s | python-hl7 parse {ingest['python_hl7_parse_per_s']:,} msg/s | {ingest['ratio_acks_vs_python_hl7_parse']}x |
 | MLLP ingest end to end: ACK + {ingest['events'] // ingest['messages']} events each on Kafka | {ingest['end_to_end_per_s']:,} msg/s | | |
+| CheckRecognition over HTTP, {recognition['results_indexed']:,} results indexed, 3 items | p50 {recognition['p50_ms']} ms, p99 {recognition['p99_ms']} ms | raw asyncpg indexed query p50 {recognition['anchor_raw_query_p50_ms']} ms | {recognition['ratio_p50_vs_raw_query']}x |
 
 Single process, one core's worth of Python; Kafka and PostgreSQL share the same 2-CPU machine.
 """)

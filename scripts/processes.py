@@ -34,9 +34,12 @@ def infra_env() -> dict[str, str]:
     return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
 
 
+PEERS = {"results-mutual-recognition": {"RESULTS_MUTUAL_RECOGNITION_DATA_EXCHANGE_GRPC": "127.0.0.1:9081"}}
+
+
 def service_env(name: str) -> dict[str, str]:
     prefix = next(p for n, p, *_ in SERVICES if n == name)
-    return {f"{prefix}JWKS": str(KEYS / "jwks.json")}
+    return {f"{prefix}JWKS": str(KEYS / "jwks.json"), **PEERS.get(name, {})}
 
 
 def _pid(name: str) -> int | None:

@@ -69,7 +69,7 @@ def _hl7_time(t: datetime) -> str:
 async def test_a_hospital_reuses_a_recognised_ct_and_the_saving_is_published(start_service, dev_keys,
                                                                             kafka_bootstrap):
     dx = await start_service(DATA_EXCHANGE)
-    rmr = await start_service(RMR)
+    rmr = await start_service(RMR, data_exchange_grpc=f"127.0.0.1:{dx.grpc_port}")
     admin = {"Authorization": f"Bearer {dev_keys.issue('admin', roles=['alliance_admin'])}"}
     qc = {"Authorization": f"Bearer {dev_keys.issue('qc', roles=['qc_center'])}"}
     h003 = {"Authorization": f"Bearer {dev_keys.issue('his3', hospital_id='H003', roles=['hospital'])}"}
@@ -93,7 +93,7 @@ async def test_a_hospital_reuses_a_recognised_ct_and_the_saving_is_published(sta
             "effective_from": (now - timedelta(days=1)).isoformat(), "items": [{"item_code": "IMG-CT-CHEST",
                                                                                  "price_fen": 40000}]})
         assert r.status_code == 200, r.text
-    await asyncio.sleep(1.2)                                  # the CT is taken after the catalog took effect
+    await asyncio.sleep(2.2)  # the CT (HL7 time, whole seconds) is taken after the catalog took effect
     taken = _hl7_time(datetime.now(UTC))
     oru = ORU.replace("20261120080000+0800", taken).replace("MRN-9^^^H002^MR", f"MRN-9^^^H002^MR~{NID}^^^CHN^NNCHN") \
         .replace("19800101", "19491231")
@@ -125,12 +125,14 @@ async def test_a_hospital_reuses_a_recognised_ct_and_the_saving_is_published(sta
         again = await c.post(f"/recognition/checks/{check['check_id']}/choices", headers=h003,
                              json={"item_code": "IMG-CT-CHEST", "kind": "reuse", "result_id": "H002/RPT-77/1"})
         assert again.status_code == 409
+        by_mrn = await c.post("/recognition/checks", headers=h003, json={"mrn": "Z-1", "item_codes": ["IMG-CT-CHEST"]})
+        assert by_mrn.status_code == 200 and by_mrn.json()["items"][0]["recognised"][0]["result_id"] == "H002/RPT-77/1"
         stranger = await c.post("/recognition/checks", headers=h004,
                                 json={"patient_id": patient_id, "item_codes": ["IMG-CT-CHEST"]})
         assert stranger.status_code == 404
         rows = (await c.get("/indicators", headers=admin)).json()
         assert [(x["hospital_id"], x["item_code"], x["reused"], x["savings_fen"], x["recognition_rate"])
-                for x in rows if x["item_code"] == "IMG-CT-CHEST"] == [("H003", "IMG-CT-CHEST", 1, 40000, 1.0)]
+                for x in rows if x["item_code"] == "IMG-CT-CHEST"] == [("H003", "IMG-CT-CHEST", 1, 40000, 0.5)]  # 2 recognisable checks, 1 reuse
     async with grpc.aio.insecure_channel(f"127.0.0.1:{rmr.grpc_port}") as channel:
         stub = recognition_grpc.RecognitionStub(channel)
         answer = await stub.CheckRecognition(recognition_pb2.CheckRecognitionRequest(
@@ -144,7 +146,8 @@ async def test_a_hospital_reuses_a_recognised_ct_and_the_saving_is_published(sta
     async with rmr.engine.connect() as conn:
         audited = [(r.requesting_hospital, r.outcome) for r in await conn.execute(
             select(checks.c.requesting_hospital, checks.c.outcome).order_by(checks.c.created_at))]
-    assert audited == [("H003", "answered"), ("H004", "denied"), ("H003", "answered"), ("H004", "denied")]
+    assert audited == [("H003", "answered"), ("H003", "answered"), ("H004", "denied"), ("H003", "answered"),
+                       ("H004", "denied")]
     events = await read_all(kafka_bootstrap, rmr.topic("alliance.results_mutual_recognition.v1"), expected=2)
     decided = [json.loads(e.value)["data"] for e in events if b"RecognitionDecided" in e.value]
     assert [(d["outcome"], d["savingFen"], d["issuingHospital"]) for d in decided] == [("reused", "40000", "H002")]

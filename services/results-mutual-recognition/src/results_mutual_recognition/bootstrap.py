@@ -2,12 +2,21 @@
 
 from pathlib import Path
 
-from alliance_service import ServiceSpec
+from alliance_service import Runtime, ServiceSpec
 
 from .adapters.orm import messaging, metadata
+from .adapters.patient_index import PatientIndexClient
 from .config import Settings
 from .entrypoints import http, recognition_grpc, recognition_http
 from .service import clinical_events, member_hospitals
+
+
+def configure(runtime: Runtime) -> None:
+    """A PatientIndex client when data-exchange's address is configured."""
+    address = runtime.settings.data_exchange_grpc  # type: ignore[attr-defined]
+    if address:
+        runtime.extras["patient_index"] = PatientIndexClient(address)
+
 
 SPEC = ServiceSpec(
     name="results-mutual-recognition",
@@ -22,4 +31,5 @@ SPEC = ServiceSpec(
     handlers=lambda rt: member_hospitals.handlers() | clinical_events.handlers(),
     subscriptions=[member_hospitals.REGISTRY_TOPIC],
     grpc_services=recognition_grpc.add_services,
+    configure=configure,
 )

@@ -6,7 +6,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+import grpc
+from fastapi import APIRouter, Depends, Query, Request
 from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import select
@@ -77,7 +78,8 @@ class PricesIn(BaseModel):
 
 
 class CheckIn(BaseModel):
-    patient_id: str = Field(min_length=1, max_length=64)
+    patient_id: str | None = Field(None, min_length=1, max_length=64, description="alliance patient id, or:")
+    mrn: str | None = Field(None, min_length=1, max_length=64, description="the requesting hospital's MRN")
     item_codes: list[str] = Field(min_length=1, max_length=100)
     at: AwareDatetime | None = None
     inpatient_after_surgery: bool = False
@@ -169,9 +171,23 @@ def router(runtime: Runtime) -> APIRouter:
 
     @r.post("/recognition/checks", tags=["recognition"],
             summary="At order time: which of these items have a result the alliance recognises, and why not")
-    async def check(body: CheckIn, principal: Hospital) -> dict:
+    async def check(body: CheckIn, principal: Hospital, request: Request) -> dict:
         hospital = principal.hospital_id or ""
         at = body.at or datetime.now(UTC)
+        if (body.patient_id is None) == (body.mrn is None):
+            raise Problem(422, "patient", "Unprocessable Content", "name the patient by patient_id or by mrn")
+        if body.mrn is not None:
+            index = runtime.extras.get("patient_index")
+            if index is None:
+                raise Problem(503, "mrn-resolution-unavailable", "Service Unavailable",
+                              "MRN resolution is not configured; use patient_id")
+            token = request.headers["authorization"].split(" ", 1)[1]
+            try:
+                resolved = await index.resolve_mrn(hospital, body.mrn, token)
+            except grpc.aio.AioRpcError as exc:
+                raise Problem(503, "patient-index-unavailable", "Service Unavailable",
+                              "the patient index did not answer; retry") from exc
+            body = body.model_copy(update={"patient_id": resolved or f"unknown-mrn:{body.mrn}"})
         check_id = uuid.uuid4()
         async with runtime.engine.begin() as conn:
             allowed = await store.is_treating(conn, hospital, body.patient_id)
