@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
 import grpc
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import select
@@ -93,6 +95,31 @@ class ChoiceIn(BaseModel):
     text: str = Field("", max_length=500)
 
 
+def parse_catalog_csv(text: str) -> tuple[list[CatalogItemIn], list[dict]]:
+    """CSV rows → catalog items, with every invalid row reported by number (header is row 1)."""
+    reader = csv.DictReader(io.StringIO(text))
+    missing = {"item_code", "name", "category", "validity_days"} - set(reader.fieldnames or ())
+    if missing:
+        return [], [{"row": 1, "error": f"missing column(s): {', '.join(sorted(missing))}"}]
+    items, errors = [], []
+    for n, row in enumerate(reader, start=2):
+        try:
+            item = CatalogItemIn(item_code=(row["item_code"] or "").strip(), name=(row["name"] or "").strip(),
+                                 category=(row["category"] or "").strip(),
+                                 validity_days=int((row["validity_days"] or "").strip()),
+                                 loinc=(row.get("loinc") or "").strip() or None,
+                                 conditions=[c for c in (row.get("conditions") or "").split(";") if c.strip()])
+            CatalogItem(item.item_code, item.name, item.category, item.validity_days, item.loinc,
+                        frozenset(item.conditions)).validated()
+        except (ValueError, RecognitionError) as exc:
+            errors.append({"row": n, "error": str(exc).splitlines()[0][:200]})
+            continue
+        items.append(item)
+    if not items and not errors:
+        errors.append({"row": 1, "error": "no items"})
+    return items, errors
+
+
 def _invalid(exc: RecognitionError) -> Problem:
     return Problem(422, "invalid", "Unprocessable Content", str(exc), field=getattr(exc, "field_name", None))
 
@@ -129,6 +156,21 @@ def router(runtime: Runtime) -> APIRouter:
             await store.save_version(conn, version, principal.subject)
         return {"version": version.version, "effective_from": version.effective_from.isoformat(),
                 "items": len(version.items)}
+
+    @r.post("/catalog/versions/import", status_code=201, tags=["catalog"],
+            summary="Publish a catalog version from CSV: item_code,name,category,validity_days,loinc,conditions",
+            openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}})
+    async def publish_csv(principal: Admin, effective_from: AwareDatetime,
+                          body: Annotated[bytes, Body(media_type="text/csv")]) -> dict:
+        try:
+            text = body.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise Problem(400, "bad-encoding", "Bad Request", "the CSV must be UTF-8") from exc
+        items, errors = parse_catalog_csv(text)
+        if errors:  # a catalog version is all or nothing: a partial catalog would silently drop items
+            raise Problem(422, "invalid-rows", "Unprocessable Content", f"{len(errors)} row(s) are invalid",
+                          errors=errors)
+        return await publish(CatalogVersionIn(effective_from=effective_from, items=items), principal)
 
     @r.get("/catalog", tags=["catalog"], summary="The catalog version in force at `at` (default now)")
     async def catalog_at(_: CurrentPrincipal, at: AwareDatetime | None = None) -> dict:
