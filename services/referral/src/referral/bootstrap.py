@@ -6,7 +6,7 @@ from alliance_service import ServiceSpec
 
 from .adapters.orm import messaging, metadata
 from .config import Settings
-from .entrypoints import http
+from .entrypoints import beds_http, http
 from .service import member_hospitals
 
 SPEC = ServiceSpec(
@@ -18,7 +18,7 @@ SPEC = ServiceSpec(
     tables=messaging,
     stream_topic="alliance.referral.v1",
     service_dir=Path(__file__).resolve().parents[2],
-    routers=lambda rt: [http.router(rt)],
+    routers=lambda rt: [http.router(rt), beds_http.router(rt)],
     handlers=lambda rt: member_hospitals.handlers(),
     subscriptions=[member_hospitals.REGISTRY_TOPIC],
 )

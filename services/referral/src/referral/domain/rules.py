@@ -98,8 +98,10 @@ def normalize_icd10(code: str, field_name: str = "diagnosis_code") -> str:
     """Canonical undotted upper-case form of an ICD-10 code; RuleError if it is not one."""
     if not isinstance(code, str):
         raise RuleError(field_name, "must be a string")
-    canonical = code.strip().upper().replace(".", "")
-    if not ICD10_CODE.match(canonical) or code.strip().count(".") > 1:
+    stripped = code.strip().upper()
+    canonical = stripped.replace(".", "")
+    dot_misplaced = "." in stripped and (stripped.count(".") > 1 or stripped.index(".") != 3)
+    if not ICD10_CODE.match(canonical) or dot_misplaced:
         raise RuleError(field_name, f"{code!r} is not an ICD-10 code")
     return canonical
 
@@ -131,8 +133,9 @@ class IcdPattern:
                 raise RuleError(field_name, f"range {text!r} runs backwards")
             return cls(PatternKind.RANGE, start, end)
         if raw.endswith("*"):
-            stem = raw[:-1].replace(".", "")
-            if not ICD10_STEM.match(stem) or raw[:-1].count(".") > 1:
+            head = raw[:-1]
+            stem = head.replace(".", "")
+            if not ICD10_STEM.match(stem) or ("." in head and (head.count(".") > 1 or head.index(".") != 3)):
                 raise RuleError(field_name, f"prefix {text!r} is not an ICD-10 stem")
             return cls(PatternKind.PREFIX, stem)
         return cls(PatternKind.EXACT, normalize_icd10(raw, field_name))
