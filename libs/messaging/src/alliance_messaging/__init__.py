@@ -1,7 +1,7 @@
 """Messaging mechanisms: CloudEvents envelope, transactional outbox, relay, idempotent consumer, DLQ."""
 
 from .consumer import EventConsumer, Handler, PoisonMessage, is_transient
-from .envelope import CloudEvent, InvalidEnvelope, event_from_proto, event_type
+from .envelope import CloudEvent, InvalidEnvelope, event_from_proto, event_type, proto_time
 from .kafka import dlq_topic, ensure_topics, idempotent_producer
 from .outbox import OutgoingEvent, add_to_outbox
 from .projection import upsert_if_newer
@@ -12,5 +12,5 @@ __all__ = [
     "CloudEvent", "EventConsumer", "Handler", "InvalidEnvelope", "MessagingTables", "OutboxRelay",
     "OutgoingEvent", "PoisonMessage", "add_to_outbox", "define_outbox", "define_processed_events",
     "dlq_topic", "ensure_topics", "event_from_proto", "event_type", "idempotent_producer", "is_transient",
-    "upsert_if_newer",
+    "proto_time", "upsert_if_newer",
 ]

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from google.protobuf import json_format
 from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
 
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
@@ -95,6 +96,13 @@ class CloudEvent:
             return json_format.ParseDict(self.data, message_type(), ignore_unknown_fields=True)
         except json_format.ParseError as exc:
             raise InvalidEnvelope(f"data does not match {message_type.DESCRIPTOR.full_name}: {exc}") from exc
+
+
+def proto_time(value: datetime) -> Timestamp:
+    """A protobuf Timestamp of an aware datetime (event payloads carry times this way)."""
+    ts = Timestamp()
+    ts.FromDatetime(value)
+    return ts
 
 
 def event_type(message: Message | type[Message]) -> str:

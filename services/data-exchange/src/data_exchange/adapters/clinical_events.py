@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from google.protobuf.message import Message
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from alliance.data_exchange.v1 import clinical_pb2 as pb
+from alliance_messaging import proto_time
 
 from ..domain.clinical import (
     Code,
@@ -19,12 +19,8 @@ from ..domain.clinical import (
 )
 
 
-def _ts(value: datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    ts = Timestamp()
-    ts.FromDatetime(value)
-    return ts
+def _ts(value: datetime | None):
+    return None if value is None else proto_time(value)
 
 
 def _coded(mapped: Code, local: Code) -> pb.CodedValue:

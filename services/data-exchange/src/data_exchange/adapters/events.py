@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from alliance.data_exchange.v1 import facilities_pb2 as pb
+from alliance_messaging import proto_time
 
 from ..domain.facilities import Event, Hospital, HospitalLevel, HospitalRegistered
 
@@ -26,8 +25,7 @@ def hospital_message(h: Hospital) -> pb.Hospital:
 
 
 def to_message(event: Event) -> pb.HospitalRegistered | pb.HospitalUpdated:
-    at = Timestamp()
-    at.FromDatetime(event.at)
+    at = proto_time(event.at)
     if isinstance(event, HospitalRegistered):
         return pb.HospitalRegistered(hospital=hospital_message(event.hospital), occurred_at=at)
     return pb.HospitalUpdated(hospital=hospital_message(event.hospital), occurred_at=at,

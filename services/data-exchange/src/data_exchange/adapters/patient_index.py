@@ -6,12 +6,12 @@ import uuid
 from datetime import datetime
 
 from google.protobuf.message import Message
-from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alliance.data_exchange.v1 import clinical_pb2 as pb
+from alliance_messaging import proto_time
 
 from ..domain.clinical import PatientIdentity, Sex
 from ..domain.mpi import (
@@ -76,11 +76,9 @@ class PostgresPatientIndex:
             if by_mrn:
                 return patient_id, []
         await self._link(conn, hospital_id, incoming.mrn, patient_id, decision.kind, decision.score or 0.0)
-        at = Timestamp()
-        at.FromDatetime(now)
         return patient_id, [pb.PatientLinked(patient_id=patient_id, hospital_id=hospital_id, mrn=incoming.mrn,
                                              decision=decision.kind.value, score=decision.score or 0.0,
-                                             occurred_at=at)]
+                                             occurred_at=proto_time(now))]
 
     async def survivor(self, conn: AsyncConnection, patient_id: str) -> str | None:
         """Follow merges to the surviving patient id."""

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 
 from alliance.data_exchange.v1 import clinical_pb2 as pb
+from alliance_messaging import proto_time
 from alliance_service import UnitOfWork
 
 from ..adapters.events import TOPIC
@@ -44,12 +44,6 @@ async def _save(conn, p: AlliancePatient) -> None:
             patient_links.c.patient_id != p.patient_id).values(patient_id=p.patient_id))
 
 
-def _ts(now: datetime) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(now)
-    return ts
-
-
 async def merge_patients(uow: UnitOfWork, survivor_id: str, absorbed_id: str, by: str, now: datetime) -> None:
     async with uow:
         # Lock in a fixed order so two opposite merges cannot deadlock.
@@ -67,7 +61,7 @@ async def merge_patients(uow: UnitOfWork, survivor_id: str, absorbed_id: str, by
             .values(status="resolved"))
         uow.publish(TOPIC, survivor_id, pb.PatientsMerged(survivor_patient_id=survivor_id,
                                                           absorbed_patient_id=absorbed_id, by=by,
-                                                          occurred_at=_ts(now)))
+                                                          occurred_at=proto_time(now)))
         await uow.commit()
 
 
@@ -86,5 +80,5 @@ async def unmerge_patients(uow: UnitOfWork, survivor_id: str, absorbed_id: str, 
             patient_merges.c.survivor_id == survivor_id, patient_merges.c.absorbed_id == absorbed_id))
         uow.publish(TOPIC, survivor_id, pb.PatientsUnmerged(survivor_patient_id=survivor_id,
                                                             restored_patient_id=absorbed_id, by=by,
-                                                            occurred_at=_ts(now)))
+                                                            occurred_at=proto_time(now)))
         await uow.commit()

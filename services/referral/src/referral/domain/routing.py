@@ -236,7 +236,8 @@ def _score(candidate: Candidate, request: RoutingRequest, specialty: str | None,
     if candidate.open_referrals:
         penalty = candidate.open_referrals * policy.load_penalty_per_open_referral
         score -= penalty
-        reasons.append(f"{candidate.open_referrals} open referrals: -{penalty:g}")
+        plural = "" if candidate.open_referrals == 1 else "s"
+        reasons.append(f"{candidate.open_referrals} open referral{plural}: -{penalty:g}")
     return RankedCandidate(candidate.hospital_id, round(score, 3), reasons)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter
-from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -13,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from alliance.referral.v1 import referral_pb2 as pb
 from alliance_auth import Roles
 from alliance_auth.fastapi import CurrentPrincipal
+from alliance_messaging import proto_time
 from alliance_service import Runtime, not_found
 
 from ..adapters.orm import bed_status, member_hospitals
@@ -67,11 +67,9 @@ def router(runtime: Runtime) -> APIRouter:
             await uow.conn.execute(stmt.on_conflict_do_update(
                 index_elements=[bed_status.c.hospital_id, bed_status.c.specialty],
                 set_={"available": body.available, "total": body.total, "reported_at": now}))
-            at = Timestamp()
-            at.FromDatetime(now)
             uow.publish(TOPIC, hospital_id, pb.BedsUpdated(hospital_id=hospital_id, specialty=specialty,
                                                           available=body.available, total=body.total,
-                                                          reported_at=at))
+                                                          reported_at=proto_time(now)))
             await uow.commit()
         return BedsOut(hospital_id=hospital_id, specialty=specialty, available=body.available, total=body.total,
                        reported_at=now, stale=False,

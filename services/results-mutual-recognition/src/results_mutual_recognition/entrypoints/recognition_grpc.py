@@ -6,24 +6,18 @@ import uuid
 from datetime import UTC, datetime
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy.dialects.postgresql import insert
 
 from alliance.results_mutual_recognition.v1 import recognition_pb2 as pb
 from alliance.results_mutual_recognition.v1 import recognition_pb2_grpc as pb_grpc
 from alliance_auth import Roles
 from alliance_auth.grpc import current_principal
+from alliance_messaging import proto_time
 from alliance_service import Runtime
 
 from ..adapters import store
 from ..adapters.orm import checks
 from ..service.recognition import decisions_for
-
-
-def _ts(value: datetime) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(value)
-    return ts
 
 
 class RecognitionServicer(pb_grpc.RecognitionServicer):
@@ -53,7 +47,7 @@ class RecognitionServicer(pb_grpc.RecognitionServicer):
             pb.ItemDecision(item_code=d.item_code, reason=d.reason.name if d.reason else "",
                             explanation=d.explanation, recognised=[
                                 pb.RecognisedResult(result_id=x.result_id, hospital_id=x.hospital_id, lab_id=x.lab_id,
-                                                    value=x.value, unit=x.unit, effective_at=_ts(x.effective_at),
+                                                    value=x.value, unit=x.unit, effective_at=proto_time(x.effective_at),
                                                     report_ref=x.report_ref) for x in d.recognised])
             for d in items])
 

@@ -10,7 +10,6 @@ from typing import Annotated
 
 import grpc
 from fastapi import APIRouter, Body, Depends, Query, Request
-from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -18,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 from alliance.results_mutual_recognition.v1 import recognition_pb2 as pb
 from alliance_auth import Principal, Roles
 from alliance_auth.fastapi import CurrentPrincipal, require_roles
+from alliance_messaging import proto_time
 from alliance_service import Problem, Runtime, not_found
 
 from ..adapters import store
@@ -124,12 +124,6 @@ def _invalid(exc: RecognitionError) -> Problem:
     return Problem(422, "invalid", "Unprocessable Content", str(exc), field=getattr(exc, "field_name", None))
 
 
-def _ts(value: datetime) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(value)
-    return ts
-
-
 def _decision_json(d) -> dict:
     return {"item_code": d.item_code, "reason": d.reason.name if d.reason else None,
             "explanation": d.explanation, "recognised": [
@@ -197,7 +191,7 @@ def router(runtime: Runtime) -> APIRouter:
             await store.save_qc(uow.conn, recorded.opened, recorded.closed, principal.subject)
             uow.publish(TOPIC, body.lab_id, pb.QcEligibilityChanged(
                 lab_id=body.lab_id, item_code=body.item_code, status=body.status.value,
-                effective_from=_ts(body.effective_from), reference=body.reference, occurred_at=_ts(now)))
+                effective_from=proto_time(body.effective_from), reference=body.reference, occurred_at=proto_time(now)))
             await uow.commit()
         return {"lab_id": body.lab_id, "item_code": body.item_code, "status": body.status.value}
 
@@ -280,7 +274,7 @@ def router(runtime: Runtime) -> APIRouter:
                 outcome=event.outcome.value, result_id=event.result_id or "",
                 issuing_hospital=event.issuing_hospital or "", saving_fen=event.saving_fen,
                 price_missing=event.price_missing,
-                decline_reason=event.decline_reason.value if event.decline_reason else "", occurred_at=_ts(event.at)))
+                decline_reason=event.decline_reason.value if event.decline_reason else "", occurred_at=proto_time(event.at)))
             await uow.commit()
         return {"decision_id": event.decision_id, "outcome": event.outcome.value, "saving_fen": event.saving_fen,
                 "price_missing": event.price_missing}
