@@ -6,8 +6,9 @@ from alliance_service import ServiceSpec
 
 from .adapters.orm import messaging, metadata
 from .config import Settings
-from .entrypoints import beds_http, http
+from .entrypoints import beds_http, http, referrals_http
 from .service import member_hospitals
+from .service.referrals import DeadlineTimer
 
 SPEC = ServiceSpec(
     name="referral",
@@ -18,7 +19,9 @@ SPEC = ServiceSpec(
     tables=messaging,
     stream_topic="alliance.referral.v1",
     service_dir=Path(__file__).resolve().parents[2],
-    routers=lambda rt: [http.router(rt), beds_http.router(rt)],
+    routers=lambda rt: [http.router(rt), beds_http.router(rt), referrals_http.router(rt)],
+    configure=lambda rt: rt.extras.update(deadlines=DeadlineTimer(rt.uow)),
+    servers=lambda rt: [rt.extras["deadlines"]],
     handlers=lambda rt: member_hospitals.handlers(),
     subscriptions=[member_hospitals.REGISTRY_TOPIC],
 )

@@ -1,0 +1,165 @@
+"""HTTP API of referral: rules (administrators), requests with routing reasons, and the workflow."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime, BaseModel, Field
+from sqlalchemy import any_, literal, or_, select
+
+from alliance_auth import Principal, Roles
+from alliance_auth.fastapi import CurrentPrincipal, require_roles
+from alliance_service import Problem, Runtime, not_found
+
+from ..adapters import store
+from ..adapters.orm import referrals
+from ..domain.rules import Direction, Level, Rule, RuleError, Severity, Urgency
+from ..domain.workflow import AlreadyAccepted, Referral, ReferralError
+from ..service import referrals as use_cases
+
+Admin = Annotated[Principal, Depends(require_roles(Roles.ALLIANCE_ADMIN))]
+Hospital = Annotated[Principal, Depends(require_roles(Roles.HOSPITAL))]
+
+
+class RuleIn(BaseModel):
+    rule_id: str
+    icd10: str = Field(description='exact "I10", prefix "I21*" or range "I20-I25"')
+    severities: list[Severity] = Field(min_length=1)
+    direction: Direction
+    required_specialty: str | None = None
+    target_levels: list[Level] = Field(min_length=1)
+    urgency: Urgency
+    description: str = ""
+
+
+class RulesIn(BaseModel):
+    effective_from: AwareDatetime
+    rules: list[RuleIn] = Field(min_length=1, max_length=5000)
+
+
+class ReferralIn(BaseModel):
+    patient_id: str = Field(min_length=1, max_length=64, description="alliance patient id")
+    diagnosis_code: str = Field(min_length=3, max_length=16, description="ICD-10")
+    severity: Severity
+    specialty_hint: str | None = None
+
+
+class ActionIn(BaseModel):
+    reason: str = Field("", max_length=500)
+
+
+Action = Literal["accept", "reject", "transfer", "arrive", "complete", "cancel"]
+
+
+def _visible(principal: Principal, r: Referral) -> bool:
+    return principal.has_role(Roles.ALLIANCE_ADMIN) or principal.hospital_id in (
+        r.origin_hospital, r.accepted_by, *r.offers)
+
+
+def router(runtime: Runtime) -> APIRouter:
+    r = APIRouter(prefix="/v1")
+
+    @r.post("/rules/versions", status_code=201, tags=["referral rules"],
+            summary="Publish a version of the referral rules (effective-dated, immutable afterwards)")
+    async def publish_rules(body: RulesIn, principal: Admin) -> dict:
+        try:
+            rules = [Rule(x.rule_id, x.icd10, frozenset(x.severities), x.direction, x.required_specialty,
+                          frozenset(x.target_levels), x.urgency, x.description) for x in body.rules]
+            async with runtime.engine.begin() as conn:
+                book = (await store.load_rulebook(conn)).publish(rules, body.effective_from, datetime.now(UTC))
+                await store.save_ruleset(conn, book.latest, principal.subject)
+        except (RuleError, ValueError) as exc:
+            raise Problem(422, "invalid-rules", "Unprocessable Content", str(exc)) from exc
+        return {"version": book.latest.version, "effective_from": book.latest.effective_from.isoformat(),
+                "rules": len(book.latest.rules)}
+
+    @r.get("/rules", tags=["referral rules"], summary="The rules in force at `at` (default now)")
+    async def rules_at(_: CurrentPrincipal, at: AwareDatetime | None = None) -> dict:
+        async with runtime.engine.connect() as conn:
+            rules = (await store.load_rulebook(conn)).in_force(at or datetime.now(UTC))
+        if rules is None:
+            raise not_found("rule version")
+        return {"version": rules.version, "effective_from": rules.effective_from.isoformat(),
+                "rules": [store.rule_to_json(x) for x in rules.rules]}
+
+    @r.post("/referrals", tags=["referrals"], status_code=201,
+            summary="Refer a patient: route under the rules in force, offer the best-placed hospitals, say why",
+            response_model=None,
+            responses={200: {"description": "no rule or no capable hospital: the answer says why; nothing created"}})
+    async def create(body: ReferralIn, principal: Hospital) -> dict | JSONResponse:
+        try:
+            referral, routing = await use_cases.request_referral(
+                runtime.uow(), origin=principal.hospital_id or "", patient_id=body.patient_id,
+                diagnosis_code=body.diagnosis_code, severity=body.severity, specialty_hint=body.specialty_hint,
+                now=datetime.now(UTC))
+        except (RuleError, ReferralError) as exc:
+            raise Problem(422, "invalid-referral", "Unprocessable Content", str(exc)) from exc
+        if referral is None:
+            return JSONResponse({"referral": None, "routing": routing}, status_code=200)
+        return {"referral": store.as_view(referral), "routing": routing}
+
+    @r.get("/referrals", tags=["referrals"], summary="Referrals this hospital sent or was offered (all, for admins)")
+    async def list_referrals(principal: CurrentPrincipal, status: str | None = None) -> list[dict]:
+        if not principal.has_role(Roles.ALLIANCE_ADMIN, Roles.HOSPITAL):
+            raise Problem(403, "forbidden", "Forbidden", "regulators read aggregates (indicators), not referrals")
+        stmt = select(referrals.c.state, referrals.c.routing).order_by(referrals.c.created_at.desc()).limit(500)
+        if not principal.has_role(Roles.ALLIANCE_ADMIN):
+            h = principal.hospital_id
+            stmt = stmt.where(or_(referrals.c.origin_hospital == h, literal(h) == any_(referrals.c.offered_to)))
+        if status:
+            stmt = stmt.where(referrals.c.status == status)
+        async with runtime.engine.connect() as conn:
+            return [row.state | {"routing": row.routing} for row in await conn.execute(stmt)]
+
+    @r.get("/referrals/{referral_id}", tags=["referrals"], summary="One referral (its parties only)")
+    async def get_referral(referral_id: str, principal: CurrentPrincipal) -> dict:
+        async with runtime.engine.connect() as conn:
+            found = await store.get(conn, referral_id)
+        if found is None or not _visible(principal, found[0]):
+            raise not_found(f"referral {referral_id}")
+        return store.as_view(*found)
+
+    @r.post("/referrals/{referral_id}/{action}", tags=["referrals"],
+            summary="Move a referral on: accept / reject (offered hospital), transfer / cancel (origin), "
+                    "arrive / complete (receiving hospital)")
+    async def act(referral_id: str, action: Action, principal: Hospital, body: ActionIn | None = None) -> dict:
+        hospital, reason, now = principal.hospital_id or "", (body.reason if body else ""), datetime.now(UTC)
+
+        def command(ref: Referral) -> None:
+            allowed = {"accept": hospital in ref.offers, "reject": hospital in ref.offers,
+                       "transfer": hospital == ref.origin_hospital, "cancel": hospital == ref.origin_hospital,
+                       "arrive": hospital == ref.accepted_by, "complete": hospital == ref.accepted_by}[action]
+            if not allowed:
+                raise LookupError(referral_id)
+            match action:
+                case "accept":
+                    ref.accept(hospital, now)
+                case "reject":
+                    ref.reject(hospital, reason or "no reason given", now)
+                case "transfer":
+                    ref.start_transfer(now)
+                case "arrive":
+                    ref.arrive(now)
+                case "complete":
+                    ref.complete(now)
+                case "cancel":
+                    ref.cancel(principal.subject, reason or "cancelled by the referring hospital", now)
+
+        try:
+            referral = await use_cases.transition(runtime.uow, referral_id, command)
+        except LookupError as exc:
+            raise not_found(f"referral {referral_id}") from exc
+        except AlreadyAccepted as exc:
+            raise Problem(409, "already-accepted", "Conflict", "another hospital accepted this referral first") from exc
+        except ReferralError as exc:
+            raise Problem(409, "illegal-transition", "Conflict", str(exc)) from exc
+        except store.StaleReferral as exc:
+            raise Problem(409, "concurrent-change", "Conflict", "the referral changed meanwhile; retry") from exc
+        if referral is None:
+            raise not_found(f"referral {referral_id}")
+        return store.as_view(referral)
+
+    return r

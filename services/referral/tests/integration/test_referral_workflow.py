@@ -1,0 +1,111 @@
+"""Referral on a real database and broker: routing with reasons, exactly one acceptance, the loop closed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from sqlalchemy import insert
+
+from alliance_testing.helpers import read_all
+from referral.adapters.orm import bed_status, member_hospitals
+from referral.adapters.store import rule_to_json
+from referral.bootstrap import SPEC
+from referral.domain.rules import sample_rules
+from referral.service.referrals import DeadlineTimer
+
+HOSPITALS = [("H001", "tertiary", "330100", ["cardiology", "neurology_x"]), ("H002", "secondary", "330122",
+             ["internal_medicine"]), ("H009", "tertiary", "440100", ["cardiology"]),
+             ("H010", "primary", "330122", ["internal_medicine"])]
+
+
+@pytest.fixture
+async def ref(start_service, dev_keys):
+    rt = await start_service(SPEC)
+    now = datetime.now(UTC)
+    async with rt.engine.begin() as conn:
+        await conn.execute(insert(member_hospitals), [
+            {"hospital_id": h, "name": f"医院{h}", "level": level, "region_code": region, "specialties": specs,
+             "total_beds": 500, "active": True, "version": 1} for h, level, region, specs in HOSPITALS])
+        await conn.execute(insert(bed_status), [
+            {"hospital_id": "H001", "specialty": "cardiology", "available": 20, "total": 60, "reported_at": now},
+            {"hospital_id": "H009", "specialty": "cardiology", "available": 30, "total": 60, "reported_at": now}])
+
+    def client(hospital: str | None = None, role: str = "hospital") -> httpx.AsyncClient:
+        token = dev_keys.issue(f"u-{hospital}", hospital_id=hospital, roles=[role])
+        return httpx.AsyncClient(base_url=f"http://127.0.0.1:{rt.http_port}/v1",
+                                 headers={"Authorization": f"Bearer {token}"})
+
+    async with client(role="alliance_admin") as admin:
+        r = await admin.post("/rules/versions", json={
+            "effective_from": (now + timedelta(seconds=1)).isoformat(),
+            "rules": [rule_to_json(x) for x in sample_rules().rules]})
+        assert r.status_code == 201, r.text
+    await asyncio.sleep(1.1)
+    rt.extras["client"] = client
+    return rt
+
+
+async def test_an_up_referral_is_routed_accepted_once_and_completed_with_events(ref, kafka_bootstrap):
+    client = ref.extras["client"]
+    async with client("H002") as h002:
+        r = await h002.post("/referrals", json={"patient_id": "AP-1", "diagnosis_code": "I21.000",
+                                                "severity": "severe"})
+        assert r.status_code == 201, r.text
+        body = r.json()
+    referral_id = body["referral"]["referral_id"]
+    ranked = body["routing"]["ranked"]
+    assert [c["hospital_id"] for c in ranked] == ["H001", "H009"]          # same province ranks first
+    assert ranked[0]["reasons"] and body["routing"]["rule_id"].startswith("SAMPLE")
+    assert {e["hospital_id"] for e in body["routing"]["excluded"]} >= {"H010"}
+
+    async def accept(hospital: str) -> int:
+        async with client(hospital) as c:
+            return (await c.post(f"/referrals/{referral_id}/accept")).status_code
+
+    results = await asyncio.gather(*(accept(h) for h in ("H001", "H009", "H001", "H009")))
+    assert sorted(results) == [200, 409, 409, 409]
+    async with client("H002") as h002:
+        assert (await h002.post(f"/referrals/{referral_id}/transfer")).status_code == 200
+        assert (await h002.post(f"/referrals/{referral_id}/complete")).status_code == 404   # not the receiver
+    winner = None
+    for h in ("H001", "H009"):
+        async with client(h) as c:
+            if (await c.get(f"/referrals/{referral_id}")).json()["accepted_by"] == h:
+                winner = h
+    async with client(winner) as c:
+        assert (await c.post(f"/referrals/{referral_id}/arrive")).status_code == 200
+        done = await c.post(f"/referrals/{referral_id}/complete")
+        assert done.status_code == 200 and done.json()["status"] == "completed"
+        assert (await c.post(f"/referrals/{referral_id}/complete")).status_code == 409
+    async with client("H010") as stranger:
+        assert (await stranger.get(f"/referrals/{referral_id}")).status_code == 404
+    records = await read_all(kafka_bootstrap, ref.topic("alliance.referral.v1"), expected=6)
+    types = [json.loads(x.value)["type"].rsplit(".", 1)[1] for x in records]
+    assert types == ["ReferralRequested", "ReferralOffered", "ReferralAccepted", "ReferralTransferred",
+                     "ReferralArrived", "ReferralCompleted"]
+
+
+async def test_no_capable_hospital_is_an_answer_not_an_error(ref):
+    async with ref.extras["client"]("H002") as h002:
+        r = await h002.post("/referrals", json={"patient_id": "AP-2", "diagnosis_code": "I63.9", "severity": "critical"})
+    assert r.status_code == 200 and r.json()["referral"] is None
+    assert "neurology" in r.json()["routing"]["reason_if_none"]
+
+
+async def test_a_deadline_that_passed_while_the_service_was_down_fires_once_after_restart(ref, kafka_bootstrap):
+    async with ref.extras["client"]("H002") as h002:
+        r = await h002.post("/referrals", json={"patient_id": "AP-3", "diagnosis_code": "I21.0", "severity": "critical"})
+    referral_id = r.json()["referral"]["referral_id"]
+    await ref.extras["deadlines"].stop()                      # the service goes down
+    later = datetime.now(UTC) + timedelta(hours=2)            # emergency deadline: 30 minutes
+    restarted = DeadlineTimer(ref.uow)                        # ... and comes back
+    assert await restarted.tick(later) == 1
+    assert await DeadlineTimer(ref.uow).tick(later + timedelta(minutes=1)) == 0
+    async with ref.extras["client"]("H002") as h002:
+        assert (await h002.get(f"/referrals/{referral_id}")).json()["status"] == "expired"
+    records = await read_all(kafka_bootstrap, ref.topic("alliance.referral.v1"), expected=3)
+    assert [json.loads(x.value)["type"].rsplit(".", 1)[1] for x in records][-1] == "ReferralExpired"
