@@ -15,6 +15,7 @@ from .config import Settings
 from .domain.mpi import IdentifierProtector
 from .entrypoints import code_maps_http, fhir_http, grpc_server, hl7_http, http, patients_http
 from .entrypoints.mllp import MllpServer
+from .service import referral_events
 from .service.hl7_ingest import handle_message
 
 
@@ -49,4 +50,6 @@ SPEC = ServiceSpec(
     grpc_services=grpc_server.add_services,
     servers=lambda rt: [rt.extras["mllp"]],
     customize_app=fhir_http.fhir_auth_errors,
+    subscriptions=[referral_events.REFERRAL_TOPIC],
+    handlers=lambda rt: referral_events.handlers(),
 )

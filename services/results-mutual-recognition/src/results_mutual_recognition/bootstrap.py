@@ -29,7 +29,7 @@ SPEC = ServiceSpec(
     service_dir=Path(__file__).resolve().parents[2],
     routers=lambda rt: [http.router(rt), recognition_http.router(rt)],
     handlers=lambda rt: member_hospitals.handlers() | clinical_events.handlers(),
-    subscriptions=[member_hospitals.REGISTRY_TOPIC],
+    subscriptions=[member_hospitals.REGISTRY_TOPIC, clinical_events.REFERRAL_TOPIC],
     grpc_services=recognition_grpc.add_services,
     configure=configure,
 )

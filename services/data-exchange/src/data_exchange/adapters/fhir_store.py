@@ -17,7 +17,7 @@ from alliance_auth import Principal, Roles
 from ..domain.mpi import IdentifierKind, IdentifierProtector, mask_national_id, mask_phone
 from ..fhir import systems
 from ..fhir.search import SearchQuery, Token
-from .orm import fhir_resources, patient_links
+from .orm import fhir_resources, patient_access_grants, patient_links
 
 
 def _hash_token(protector: IdentifierProtector, system: str, value: str) -> str:
@@ -80,11 +80,14 @@ def _jsonable(value: Any) -> Any:
 
 
 def visible_to(principal: Principal) -> Any:
-    """SQL condition: a hospital sees its own resources and those of patients it treats; admins see all."""
+    """SQL condition: a hospital sees its own resources, its patients' and those referred to it; admins all."""
     if principal.has_role(Roles.ALLIANCE_ADMIN):
         return literal(True)
     treated = select(patient_links.c.patient_id).where(patient_links.c.hospital_id == principal.hospital_id)
-    return or_(fhir_resources.c.hospital_id == principal.hospital_id, fhir_resources.c.patient_id.in_(treated))
+    referred = select(patient_access_grants.c.patient_id).where(
+        patient_access_grants.c.hospital_id == principal.hospital_id)
+    return or_(fhir_resources.c.hospital_id == principal.hospital_id, fhir_resources.c.patient_id.in_(treated),
+               fhir_resources.c.patient_id.in_(referred))
 
 
 async def read(conn: AsyncConnection, principal: Principal, rtype: str, rid: str) -> tuple[dict, str | None] | None:

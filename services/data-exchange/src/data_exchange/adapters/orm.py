@@ -193,3 +193,13 @@ patient_merges = Table(
     Column("merged_by", Text, nullable=False),
     Column("merged_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
+
+# --- access granted by referrals: the receiving hospital may read the referred patient's data ---
+patient_access_grants = Table(
+    "patient_access_grants",
+    metadata,
+    Column("hospital_id", Text, primary_key=True),
+    Column("patient_id", Text, primary_key=True),
+    Column("referral_id", Text, nullable=False),
+    Column("granted_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)

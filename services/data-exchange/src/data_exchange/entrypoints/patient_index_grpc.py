@@ -12,7 +12,7 @@ from alliance_auth.grpc import current_principal
 from alliance_service import Runtime
 
 from ..adapters.audit import record_access
-from ..adapters.orm import patient_links, patients
+from ..adapters.orm import patient_access_grants, patient_links, patients
 
 
 def _visible_links(principal: Principal, links: list) -> list:
@@ -22,7 +22,7 @@ def _visible_links(principal: Principal, links: list) -> list:
 
 
 class PatientIndexServicer(pb_grpc.PatientIndexServicer):
-    """A hospital sees patients it has an MRN for; administrators see all; every call is audited."""
+    """A hospital sees patients it has an MRN for or accepted by referral; admins see all; every call audited."""
 
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
@@ -42,8 +42,12 @@ class PatientIndexServicer(pb_grpc.PatientIndexServicer):
 
     async def _authorised(self, context, principal: Principal, conn, action: str, resource: str, purpose: str,
                           patient_id: str | None, links: list) -> bool:
-        allowed = patient_id is not None and bool(_visible_links(principal, links)) and principal.has_role(
-            Roles.HOSPITAL, Roles.ALLIANCE_ADMIN)
+        referred = patient_id is not None and principal.hospital_id is not None and (await conn.execute(
+            select(patient_access_grants.c.patient_id).where(
+                patient_access_grants.c.hospital_id == principal.hospital_id,
+                patient_access_grants.c.patient_id == patient_id))).first() is not None
+        allowed = patient_id is not None and (bool(_visible_links(principal, links)) or referred) and \
+            principal.has_role(Roles.HOSPITAL, Roles.ALLIANCE_ADMIN)
         await record_access(conn, principal, action=action, resource=resource, patient_id=patient_id,
                             purpose=purpose, outcome="allowed" if allowed else "denied-or-unknown")
         return allowed

@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alliance.data_exchange.v1 import clinical_pb2 as pb
+from alliance.referral.v1 import referral_pb2 as referral_pb
 from alliance_messaging import CloudEvent, Handler, PoisonMessage, event_type
 
 from ..adapters.orm import patient_relations, result_index
@@ -47,6 +48,20 @@ async def on_patients_merged(conn: AsyncConnection, event: CloudEvent) -> None:
                            .on_conflict_do_nothing())
 
 
+async def on_referral_accepted(conn: AsyncConnection, event: CloudEvent) -> None:
+    """A hospital that accepted a referral may ask about the referred patient's results."""
+    accepted = event.data_as(referral_pb.ReferralAccepted)
+    if not (accepted.receiving_hospital and accepted.referral.patient_id):
+        raise PoisonMessage("ReferralAccepted without receiving hospital or patient")
+    await conn.execute(insert(patient_relations).values(hospital_id=accepted.receiving_hospital,
+                                                        patient_id=accepted.referral.patient_id)
+                       .on_conflict_do_nothing())
+
+
+REFERRAL_TOPIC = "alliance.referral.v1"
+
+
 def handlers() -> dict[str, Handler]:
     return {event_type(pb.ResultRecorded): on_result_recorded, event_type(pb.PatientLinked): on_patient_linked,
-            event_type(pb.PatientsMerged): on_patients_merged}
+            event_type(pb.PatientsMerged): on_patients_merged,
+            event_type(referral_pb.ReferralAccepted): on_referral_accepted}
