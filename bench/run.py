@@ -25,8 +25,9 @@ def main() -> int:
     parse = _run("hl7_parse.py", "--seconds", "3")
     ingest = _run("mllp_ingest.py", "--messages", "2000", "--connections", "8")
     recognition = _run("recognition_latency.py", "--results", "100000", "--checks", "1000")
+    routing = _run("referral_routing.py", "--hospitals", "200", "--requests", "500")
     figures = {"measured_at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": platform.platform(),
-               "cpus": os.cpu_count(), "hl7_parse": parse, "mllp_ingest": ingest, "recognition": recognition}
+               "cpus": os.cpu_count(), "hl7_parse": parse, "mllp_ingest": ingest, "recognition": recognition, "referral_routing": routing}
     (OUT / "latest.json").write_text(json.dumps(figures, indent=2) + "\n")
     (OUT / "latest.md").write_text(f"""# Benchmarks ({figures['measured_at']}, {figures['cpus']} CPUs)
 
@@ -37,6 +38,7 @@ def main() -> int:
 | MLLP ingest: message in → ACK out ({ingest['connections']} connections) | {ingest['acks_per_s']:,} msg/s | python-hl7 parse {ingest['python_hl7_parse_per_s']:,} msg/s | {ingest['ratio_acks_vs_python_hl7_parse']}x |
 | MLLP ingest end to end: ACK + {ingest['events'] // ingest['messages']} events each on Kafka | {ingest['end_to_end_per_s']:,} msg/s | | |
 | CheckRecognition over HTTP, {recognition['results_indexed']:,} results indexed, 3 items | p50 {recognition['p50_ms']} ms, p99 {recognition['p99_ms']} ms | raw asyncpg indexed query p50 {recognition['anchor_raw_query_p50_ms']} ms | {recognition['ratio_p50_vs_raw_query']}x |
+| Referral request routed over {routing['hospitals']} hospitals (HTTP, incl. create + offer + outbox) | p50 {routing['p50_ms']} ms, p99 {routing['p99_ms']} ms | raw asyncpg candidate query p50 {routing['anchor_raw_query_p50_ms']} ms | {routing['ratio_p50_vs_raw_query']}x |
 
 Single process, one core's worth of Python; Kafka and PostgreSQL share the same 2-CPU machine.
 """)
