@@ -81,10 +81,23 @@ async def test_an_up_referral_is_routed_accepted_once_and_completed_with_events(
         done = await c.post(f"/referrals/{referral_id}/complete")
         assert done.status_code == 200 and done.json()["status"] == "completed"
         assert (await c.post(f"/referrals/{referral_id}/complete")).status_code == 409
+        back = await c.post(f"/referrals/{referral_id}/down-referral")
+        assert back.status_code == 201, back.text
+        down = back.json()
+        assert (down["direction"], down["linked_from"], list(down["offers"])) == ("down", referral_id, ["H002"])
+        assert (await c.post(f"/referrals/{referral_id}/down-referral")).status_code == 409
+    async with client("H002") as h002:
+        assert (await h002.post(f"/referrals/{down['referral_id']}/accept")).status_code == 200
+    async with client(role="regulator") as regulator:
+        figures = (await regulator.get("/indicators", params={"eligible_cases": 5})).json()
+    assert (figures["referrals"], figures["down_referrals"], figures["accepted"], figures["referral_rate"]) == (
+        2, 1, 2, 0.4)
+    assert figures["meets_target"] is True
     async with client("H010") as stranger:
         assert (await stranger.get(f"/referrals/{referral_id}")).status_code == 404
-    records = await read_all(kafka_bootstrap, ref.topic("alliance.referral.v1"), expected=6)
-    types = [json.loads(x.value)["type"].rsplit(".", 1)[1] for x in records]
+    records = await read_all(kafka_bootstrap, ref.topic("alliance.referral.v1"), expected=9)
+    types = [json.loads(x.value)["type"].rsplit(".", 1)[1] for x in records
+             if json.loads(x.value)["subject"] == referral_id]
     assert types == ["ReferralRequested", "ReferralOffered", "ReferralAccepted", "ReferralTransferred",
                      "ReferralArrived", "ReferralCompleted"]
 

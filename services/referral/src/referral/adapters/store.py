@@ -100,9 +100,9 @@ async def add(conn: AsyncConnection, r: Referral, routing: dict) -> None:
         created_at=r.created_at))
 
 
-async def get(conn: AsyncConnection, referral_id: str) -> tuple[Referral, dict] | None:
-    row = (await conn.execute(select(referrals.c.state, referrals.c.routing).where(
-        referrals.c.referral_id == referral_id))).first()
+async def get(conn: AsyncConnection, referral_id: str, *, for_update: bool = False) -> tuple[Referral, dict] | None:
+    stmt = select(referrals.c.state, referrals.c.routing).where(referrals.c.referral_id == referral_id)
+    row = (await conn.execute(stmt.with_for_update() if for_update else stmt)).first()
     return (_from_json(row.state), row.routing) if row else None
 
 
@@ -124,3 +124,15 @@ async def due(conn: AsyncConnection, now: datetime, limit: int = 100) -> list[st
         (referrals.c.deadline <= now) | ((half <= now) & referrals.c.escalated.is_(False)))
         .order_by(referrals.c.deadline).limit(limit).with_for_update(skip_locked=True))
     return [r.referral_id for r in rows]
+
+
+async def has_down_referral(conn: AsyncConnection, up_id: str) -> bool:
+    return (await conn.execute(select(referrals.c.referral_id).where(
+        referrals.c.state["linked_from"].astext == up_id))).first() is not None
+
+
+async def all_referrals(conn: AsyncConnection, since: datetime | None = None) -> list[Referral]:
+    stmt = select(referrals.c.state)
+    if since is not None:
+        stmt = stmt.where(referrals.c.created_at >= since)
+    return [_from_json(row.state) for row in await conn.execute(stmt)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
@@ -17,7 +18,7 @@ from alliance_service import Problem, Runtime, not_found
 from ..adapters import store
 from ..adapters.orm import referrals
 from ..domain.rules import Direction, Level, Rule, RuleError, Severity, Urgency
-from ..domain.workflow import AlreadyAccepted, Referral, ReferralError
+from ..domain.workflow import AlreadyAccepted, Referral, ReferralError, referral_indicators
 from ..service import referrals as use_cases
 
 Admin = Annotated[Principal, Depends(require_roles(Roles.ALLIANCE_ADMIN))]
@@ -121,6 +122,35 @@ def router(runtime: Runtime) -> APIRouter:
         if found is None or not _visible(principal, found[0]):
             raise not_found(f"referral {referral_id}")
         return store.as_view(*found)
+
+    @r.post("/referrals/{referral_id}/down-referral", tags=["referrals"], status_code=201,
+            summary="Send a patient of a completed up-referral back to the referring hospital for recovery")
+    async def down_referral(referral_id: str, principal: Hospital) -> dict:
+        try:
+            down = await use_cases.refer_back(runtime.uow(), referral_id, principal.hospital_id or "",
+                                              datetime.now(UTC))
+        except use_cases.AlreadyReturned as exc:
+            raise Problem(409, "already-returned", "Conflict", "this referral already has a down-referral") from exc
+        except ReferralError as exc:
+            raise Problem(409, "illegal-transition", "Conflict", str(exc)) from exc
+        if down is None:
+            raise not_found(f"referral {referral_id}")
+        return store.as_view(down)
+
+    @r.get("/indicators", tags=["indicators"],
+           summary="Referral rate against eligible cases (target 30%), down-referral share, time to acceptance, "
+                   "expiries (administrators and regulators)")
+    async def indicators(principal: CurrentPrincipal, eligible_cases: int | None = None,
+                         since: AwareDatetime | None = None) -> dict:
+        if not principal.has_role(Roles.ALLIANCE_ADMIN, Roles.REGULATOR):
+            raise Problem(403, "forbidden", "Forbidden", "indicators are for administrators and regulators")
+        async with runtime.engine.connect() as conn:
+            found = await store.all_referrals(conn, since)
+        eligible = eligible_cases if eligible_cases is not None else 0
+        if eligible < 0:
+            raise Problem(422, "invalid", "Unprocessable Content", "eligible_cases must be >= 0")
+        result = referral_indicators(found, eligible)
+        return dataclasses.asdict(result) | {"eligible_cases": eligible_cases}
 
     @r.post("/referrals/{referral_id}/{action}", tags=["referrals"],
             summary="Move a referral on: accept / reject (offered hospital), transfer / cancel (origin), "

@@ -82,6 +82,29 @@ async def transition(make_uow: Callable[[], UnitOfWork], referral_id: str,
     return None
 
 
+class AlreadyReturned(Exception):
+    """This up-referral already has its down-referral."""
+
+
+async def refer_back(uow: UnitOfWork, up_id: str, by_hospital: str, now: datetime) -> Referral | None:
+    """A completed up-referral's receiver sends the patient back to the origin: one linked down-referral."""
+    async with uow:
+        found = await store.get(uow.conn, up_id, for_update=True)
+        if found is None or found[0].accepted_by != by_hospital:
+            return None
+        up = found[0]
+        if await store.has_down_referral(uow.conn, up_id):
+            raise AlreadyReturned(up_id)
+        down = up.down_referral(f"R-{uuid.uuid4().hex[:16].upper()}", now)
+        await store.add(uow.conn, down, {"rule_id": None, "ranked": [{"hospital_id": down.origin_hospital,
+                                                                     "score": None,
+                                                                     "reasons": ["returns to the referring hospital"]}],
+                                         "excluded": [], "reason_if_none": None, "linked_from": up_id})
+        publish_all(uow, down)
+        await uow.commit()
+        return down
+
+
 class DeadlineTimer:
     """Escalates and expires referrals from the database, so deadlines survive restarts and fire once."""
 
