@@ -67,6 +67,7 @@ async def main() -> int:
             print(f"  tertiary: {h.hospital_id} {h.name} ({h.total_beds} beds, specialties {', '.join(h.specialties)})")
 
         await clinical_flow(http, keys)
+        await referral_and_reuse(http, keys)
 
         step("Where to go next")
         for name, port in {"data-exchange": 8081, **READERS}.items():
@@ -143,6 +144,81 @@ async def clinical_flow(http: httpx.AsyncClient, keys: DevKeys) -> None:
         created = await fhir.post(f"{REGISTRY}/fhir/Observation", json=obs)
         found_obs = (await fhir.get(f"{REGISTRY}/fhir/Observation", params={"code": "HGB"})).json()
     print(f"  POST Observation -> {created.status_code}; search code=HGB -> {found_obs['total']} result(s)")
+
+
+async def referral_and_reuse(http: httpx.AsyncClient, keys: DevKeys) -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from referral.adapters.store import rule_to_json
+    from referral.domain.rules import sample_rules
+
+    referral, rmr = "http://127.0.0.1:8082/v1", "http://127.0.0.1:8085/v1"
+    h001 = {"Authorization": f"Bearer {keys.issue('his-h001', hospital_id='H001', roles=['hospital'], ttl=300)}"}
+    h002 = {"Authorization": f"Bearer {keys.issue('his-h002', hospital_id='H002', roles=['hospital'], ttl=300)}"}
+    qc = {"Authorization": f"Bearer {keys.issue('qc-centre', roles=['qc_center'], ttl=300)}"}
+    now = datetime.now(UTC)
+    start = now + timedelta(seconds=1)
+
+    step("Administrators publish referral rules (SAMPLE, not clinical guidance) and the recognition catalog; "
+         "the QC centre records external quality assessment; the tertiary hospital publishes its beds")
+    r = await http.post(f"{referral}/rules/versions", json={
+        "effective_from": start.isoformat(), "rules": [rule_to_json(x) for x in sample_rules().rules]})
+    print(f"  referral rules version {r.json().get('version')}")
+    r = await http.post(f"{rmr}/catalog/versions", json={"effective_from": start.isoformat(), "items": [
+        {"item_code": "LAB-WBC", "name": "白细胞计数", "category": "laboratory", "validity_days": 7},
+        {"item_code": "LAB-HGB", "name": "血红蛋白", "category": "laboratory", "validity_days": 7}]})
+    print(f"  recognition catalog version {r.json().get('version')}")
+    for item in ("LAB-WBC", "LAB-HGB"):
+        await http.post(f"{rmr}/qc/eligibility", headers=qc, json={
+            "lab_id": "H002", "item_code": item, "status": "passed", "reference": "EQA-2026-Q4",
+            "effective_from": (now - timedelta(days=1)).isoformat()})
+    await http.put(f"{rmr}/prices/H001", json={"effective_from": (now - timedelta(days=1)).isoformat(), "items": [
+        {"item_code": "LAB-WBC", "price_fen": 2500}, {"item_code": "LAB-HGB", "price_fen": 1500}]})
+    await http.put(f"{referral}/beds/H001/cardiology", headers=h001, json={"available": 14, "total": 60})
+    await asyncio.sleep(2.1)
+
+    step("The county hospital tests the patient today, then refers them up with an acute MI")
+    taken = datetime.now(UTC).astimezone(timezone(timedelta(hours=8))).strftime("%Y%m%d%H%M%S+0800")
+    control = f"DEMO-ORU-{int(now.timestamp())}"
+    ack = await mllp_send(ORU.replace("DEMO-ORU-1", control).replace("RPT-9001", f"RPT-{control}")
+                          .replace("20261120080000+0800", taken).encode("gb18030"))
+    print(f"  ORU^R01 {control} -> MSA {ack['code']}")
+    async with grpc.aio.insecure_channel("127.0.0.1:9081") as channel:
+        from alliance.data_exchange.v1 import clinical_pb2, clinical_pb2_grpc
+
+        found = await clinical_pb2_grpc.PatientIndexStub(channel).ResolvePatient(
+            clinical_pb2.ResolvePatientRequest(mrn=clinical_pb2.HospitalMrn(hospital_id="H002", mrn="MRN-77")),
+            metadata=bearer_metadata(h002["Authorization"][7:]))
+    r = await http.post(f"{referral}/referrals", headers=h002, json={
+        "patient_id": found.patient_id, "diagnosis_code": "I21.000", "severity": "severe"})
+    body = r.json()
+    routing = body["routing"]
+    print(f"  rule {routing.get('rule_id')} (version {routing.get('rule_version')}): {routing.get('rule')}")
+    for c in routing["ranked"]:
+        print(f"  -> {c['hospital_id']} score {c['score']}: {'; '.join(c['reasons'])}")
+    if body.get("referral") is None:
+        print(f"  not routed: {routing.get('reason_if_none')}")
+        return
+    referral_id = body["referral"]["referral_id"]
+    r = await http.post(f"{referral}/referrals/{referral_id}/accept", headers=h001)
+    print(f"  H001 accepts {referral_id} -> {r.json().get('status')}")
+
+    step("At admission the tertiary hospital asks which tests it need not repeat, and reuses them")
+    await asyncio.sleep(1.0)   # events: results and the acceptance reach results-mutual-recognition
+    r = await http.post(f"{rmr}/recognition/checks", headers=h001, json={
+        "mrn": "ZY-5001", "item_codes": ["LAB-WBC", "LAB-HGB", "IMG-CT-CHEST"]})
+    check = r.json()
+    saved = 0
+    for item in check.get("items", []):
+        if item["recognised"]:
+            result = item["recognised"][0]
+            choice = await http.post(f"{rmr}/recognition/checks/{check['check_id']}/choices", headers=h001, json={
+                "item_code": item["item_code"], "kind": "reuse", "result_id": result["result_id"]})
+            saved += choice.json().get("saving_fen", 0)
+            print(f"  {item['item_code']}: reuse {result['result_id']} ({result['value']} {result['unit']})")
+        else:
+            print(f"  {item['item_code']}: {item['reason']} — {item['explanation']}")
+    print(f"  saved {saved / 100:.2f} yuan for the patient (RecognitionDecided events carry the figure)")
 
 
 if __name__ == "__main__":
