@@ -202,6 +202,14 @@ async def referral_and_reuse(http: httpx.AsyncClient, keys: DevKeys) -> None:
     referral_id = body["referral"]["referral_id"]
     r = await http.post(f"{referral}/referrals/{referral_id}/accept", headers=h001)
     print(f"  H001 accepts {referral_id} -> {r.json().get('status')}")
+    for _ in range(20):   # the acceptance reaches data-exchange and results-mutual-recognition as an event
+        packet = await http.get(f"{referral}/referrals/{referral_id}/handoff", headers=h001)
+        if packet.status_code == 200:
+            p = packet.json()
+            print(f"  handoff packet: {p['patient']['name']} ({p['patient']['sex']}, {p['patient']['birth_date']}, "
+                  f"ID {p['patient']['national_id_masked']}), {len(p['recognisable_results'])} reusable result(s)")
+            break
+        await asyncio.sleep(0.3)
 
     step("At admission the tertiary hospital asks which tests it need not repeat, and reuses them")
     await asyncio.sleep(1.0)   # events: results and the acceptance reach results-mutual-recognition

@@ -34,7 +34,8 @@ def infra_env() -> dict[str, str]:
     return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
 
 
-PEERS = {"results-mutual-recognition": {"RESULTS_MUTUAL_RECOGNITION_DATA_EXCHANGE_GRPC": "127.0.0.1:9081"}}
+PEERS = {"results-mutual-recognition": {"RESULTS_MUTUAL_RECOGNITION_DATA_EXCHANGE_GRPC": "127.0.0.1:9081"},
+         "referral": {"REFERRAL_DATA_EXCHANGE_GRPC": "127.0.0.1:9081", "REFERRAL_RECOGNITION_GRPC": "127.0.0.1:9085"}}
 
 
 def service_env(name: str) -> dict[str, str]:

@@ -40,7 +40,9 @@ async def _send(port: int, message: str) -> dict:
 
 
 async def test_the_receiving_hospital_sees_the_referred_patient_only_after_accepting(start_service, dev_keys):
-    dx, ref, rmr = (await start_service(DATA_EXCHANGE), await start_service(REFERRAL), await start_service(RMR))
+    dx, rmr = await start_service(DATA_EXCHANGE), await start_service(RMR)
+    ref = await start_service(REFERRAL, data_exchange_grpc=f"127.0.0.1:{dx.grpc_port}",
+                              recognition_grpc=f"127.0.0.1:{rmr.grpc_port}")
     token = {h: dev_keys.issue(f"his-{h}", hospital_id=h, roles=["hospital"]) for h in ("H001", "H002")}
     admin = {"Authorization": f"Bearer {dev_keys.issue('admin', roles=['alliance_admin'])}"}
     async with httpx.AsyncClient(headers=admin) as c:
@@ -101,3 +103,14 @@ async def test_the_receiving_hospital_sees_the_referred_patient_only_after_accep
             return {r.hospital_id for r in rows} == {"H001", "H002"}
 
     await eventually(rmr_knows)
+
+    async def handoff():
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ref.http_port}/v1") as c:
+            r = await c.get(f"/referrals/{referral_id}/handoff", headers={"Authorization": f"Bearer {token['H001']}"})
+            return r.json() if r.status_code == 200 else None
+
+    packet = await eventually(handoff)
+    assert packet["patient"]["name"] == "测试患者丙" and packet["recognisable_results"] == []
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ref.http_port}/v1") as c:
+        origin = await c.get(f"/referrals/{referral_id}/handoff", headers={"Authorization": f"Bearer {token['H002']}"})
+    assert origin.status_code == 404          # readable by the receiving hospital only

@@ -139,6 +139,10 @@ async def test_a_hospital_reuses_a_recognised_ct_and_the_saving_is_published(sta
             patient_id=patient_id, item_codes=["IMG-CT-CHEST"]), metadata=bearer_metadata(h003["Authorization"][7:]))
         assert [(i.item_code, i.reason, [x.result_id for x in i.recognised]) for i in answer.items] == [
             ("IMG-CT-CHEST", "", ["H002/RPT-77/1"])]
+        listed = await stub.ListRecognisable(recognition_pb2.ListRecognisableRequest(patient_id=patient_id),
+                                             metadata=bearer_metadata(h003["Authorization"][7:]))
+        assert [(i.item_code, [x.result_id for x in i.recognised]) for i in listed.items] == [
+            ("IMG-CT-CHEST", ["H002/RPT-77/1"])]
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await stub.CheckRecognition(recognition_pb2.CheckRecognitionRequest(
                 patient_id=patient_id, item_codes=["IMG-CT-CHEST"]), metadata=bearer_metadata(h004["Authorization"][7:]))
@@ -147,7 +151,7 @@ async def test_a_hospital_reuses_a_recognised_ct_and_the_saving_is_published(sta
         audited = [(r.requesting_hospital, r.outcome) for r in await conn.execute(
             select(checks.c.requesting_hospital, checks.c.outcome).order_by(checks.c.created_at))]
     assert audited == [("H003", "answered"), ("H003", "answered"), ("H004", "denied"), ("H003", "answered"),
-                       ("H004", "denied")]
+                       ("H003", "answered"), ("H004", "denied")]
     events = await read_all(kafka_bootstrap, rmr.topic("alliance.results_mutual_recognition.v1"), expected=2)
     decided = [json.loads(e.value)["data"] for e in events if b"RecognitionDecided" in e.value]
     assert [(d["outcome"], d["savingFen"], d["issuingHospital"]) for d in decided] == [("reused", "40000", "H002")]

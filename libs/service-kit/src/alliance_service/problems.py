@@ -19,9 +19,10 @@ class Problem(Exception):
     """An error the client can act on, rendered as problem+json."""
 
     def __init__(self, status: int, slug: str, title: str, detail: str | None = None,
-                 **extra: Any) -> None:
+                 headers: dict[str, str] | None = None, **extra: Any) -> None:
         super().__init__(detail or title)
         self.status, self.slug, self.title, self.detail, self.extra = status, slug, title, detail, extra
+        self.headers = headers
 
 
 def not_found(what: str) -> Problem:
@@ -65,7 +66,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Problem)
     async def _problem(_: Request, exc: Problem) -> JSONResponse:
-        return problem_response(exc.status, exc.slug, exc.title, exc.detail, **exc.extra)
+        return problem_response(exc.status, exc.slug, exc.title, exc.detail, headers=exc.headers, **exc.extra)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

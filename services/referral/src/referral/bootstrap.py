@@ -2,13 +2,23 @@
 
 from pathlib import Path
 
-from alliance_service import ServiceSpec
+from alliance_service import Runtime, ServiceSpec
 
 from .adapters.orm import messaging, metadata
+from .adapters.peers import HandoffPeers
 from .config import Settings
 from .entrypoints import beds_http, http, referrals_http
 from .service import member_hospitals
 from .service.referrals import DeadlineTimer
+
+
+def configure(runtime: Runtime) -> None:
+    """The deadline timer, and the handoff peers when their addresses are configured."""
+    runtime.extras["deadlines"] = DeadlineTimer(runtime.uow)
+    s = runtime.settings
+    if s.data_exchange_grpc and s.recognition_grpc:  # type: ignore[attr-defined]
+        runtime.extras["handoff"] = HandoffPeers(s.data_exchange_grpc, s.recognition_grpc)  # type: ignore[attr-defined]
+
 
 SPEC = ServiceSpec(
     name="referral",
@@ -20,7 +30,7 @@ SPEC = ServiceSpec(
     stream_topic="alliance.referral.v1",
     service_dir=Path(__file__).resolve().parents[2],
     routers=lambda rt: [http.router(rt), beds_http.router(rt), referrals_http.router(rt)],
-    configure=lambda rt: rt.extras.update(deadlines=DeadlineTimer(rt.uow)),
+    configure=configure,
     servers=lambda rt: [rt.extras["deadlines"]],
     handlers=lambda rt: member_hospitals.handlers(),
     subscriptions=[member_hospitals.REGISTRY_TOPIC],

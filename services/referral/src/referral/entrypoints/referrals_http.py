@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+import grpc
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import any_, literal, or_, select
@@ -17,6 +19,7 @@ from alliance_service import Problem, Runtime, not_found
 
 from ..adapters import store
 from ..adapters.orm import referrals
+from ..adapters.peers import NotYetVisible
 from ..domain.rules import Direction, Level, Rule, RuleError, Severity, Urgency
 from ..domain.workflow import AlreadyAccepted, Referral, ReferralError, referral_indicators
 from ..service import referrals as use_cases
@@ -136,6 +139,35 @@ def router(runtime: Runtime) -> APIRouter:
         if down is None:
             raise not_found(f"referral {referral_id}")
         return store.as_view(down)
+
+    @r.get("/referrals/{referral_id}/handoff", tags=["referrals"],
+           summary="The handoff packet for the receiving hospital: patient summary and results it may reuse",
+           responses={503: {"description": "a peer is not reachable or the acceptance is still propagating; retry"}})
+    async def handoff(referral_id: str, principal: Hospital, request: Request) -> dict:
+        async with runtime.engine.connect() as conn:
+            found = await store.get(conn, referral_id)
+        if found is None or found[0].accepted_by is None or found[0].accepted_by != principal.hospital_id:
+            raise not_found(f"referral {referral_id}")
+        referral = found[0]
+        peers = runtime.extras.get("handoff")
+        if peers is None:
+            raise Problem(503, "handoff-unavailable", "Service Unavailable", "handoff peers are not configured")
+        token = request.headers["authorization"].split(" ", 1)[1]
+        try:
+            summary, reusable = await asyncio.gather(peers.summary(referral.patient_id, referral_id, token),
+                                                     peers.recognisable(referral.patient_id, token))
+        except NotYetVisible as exc:
+            raise Problem(503, "not-yet-visible", "Service Unavailable", f"{exc} not visible yet; retry shortly",
+                          headers={"Retry-After": "1"}) from exc
+        except grpc.aio.AioRpcError as exc:
+            raise Problem(503, "peer-unavailable", "Service Unavailable", "a peer service did not answer") from exc
+        return {"referral_id": referral_id, "patient": {
+            "patient_id": summary.patient_id, "name": summary.name, "sex": summary.sex,
+            "birth_date": summary.birth_date, "national_id_masked": summary.national_id_masked},
+            "recognisable_results": [
+                {"item_code": item.item_code, "result_id": x.result_id, "hospital_id": x.hospital_id,
+                 "value": x.value, "unit": x.unit, "effective_at": x.effective_at.ToJsonString(),
+                 "report_ref": x.report_ref} for item in reusable.items for x in item.recognised]}
 
     @r.get("/indicators", tags=["indicators"],
            summary="Referral rate against eligible cases (target 30%), down-referral share, time to acceptance, "

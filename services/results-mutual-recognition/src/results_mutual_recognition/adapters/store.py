@@ -104,3 +104,10 @@ async def save_prices(conn: AsyncConnection, entries: list[PriceEntry]) -> None:
         await conn.execute(stmt.on_conflict_do_update(
             index_elements=[prices.c.hospital_id, prices.c.item_code, prices.c.effective_from],
             set_={"price_fen": stmt.excluded.price_fen}))
+
+
+async def items_with_results(conn: AsyncConnection, patient_id: str, until: datetime) -> list[str]:
+    rows = await conn.execute(select(result_index.c.item_code).distinct().where(
+        result_index.c.patient_id == patient_id, result_index.c.effective_at <= until)
+        .order_by(result_index.c.item_code).limit(100))
+    return [r.item_code for r in rows]

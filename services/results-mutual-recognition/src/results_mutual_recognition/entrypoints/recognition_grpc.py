@@ -24,21 +24,25 @@ class RecognitionServicer(pb_grpc.RecognitionServicer):
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
 
-    async def CheckRecognition(self, request: pb.CheckRecognitionRequest, context) -> pb.CheckRecognitionResponse:
+    async def _answer(self, context, patient_id: str, at: datetime, item_codes: list[str] | None,
+                      after_surgery: bool) -> pb.CheckRecognitionResponse:
         principal = current_principal()
         if not principal.has_role(Roles.HOSPITAL) or not principal.hospital_id:
-            await context.abort(grpc.StatusCode.PERMISSION_DENIED, "only hospitals ask at order time")
-        if not request.patient_id or not request.item_codes or len(request.item_codes) > 100:
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, "only hospitals ask about patients")
+        if not patient_id or (item_codes is not None and not 0 < len(item_codes) <= 100):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "patient_id and 1-100 item_codes are required")
-        at = request.at.ToDatetime(tzinfo=UTC) if request.HasField("at") else datetime.now(UTC)
         check_id = uuid.uuid4()
         async with self._runtime.engine.begin() as conn:
-            allowed = await store.is_treating(conn, principal.hospital_id, request.patient_id)
-            items = await decisions_for(conn, principal.hospital_id, request.patient_id, list(request.item_codes),
-                                        at, request.inpatient_after_surgery) if allowed else []
+            allowed = await store.is_treating(conn, principal.hospital_id, patient_id)
+            if allowed and item_codes is None:
+                item_codes = await store.items_with_results(conn, patient_id, at)
+            items = await decisions_for(conn, principal.hospital_id, patient_id, item_codes or [], at,
+                                        after_surgery) if allowed else []
+            if item_codes is None:  # listing: keep only what is recognised
+                items = [d for d in items if d.recognised]
             await conn.execute(insert(checks).values(
                 check_id=check_id, requesting_hospital=principal.hospital_id, subject=principal.subject,
-                patient_id=request.patient_id, at=at, outcome="answered" if allowed else "denied",
+                patient_id=patient_id, at=at, outcome="answered" if allowed else "denied",
                 items=[{"item_code": d.item_code, "reason": d.reason.name if d.reason else None,
                         "recognised": [x.result_id for x in d.recognised]} for d in items]))
         if not allowed:
@@ -47,9 +51,19 @@ class RecognitionServicer(pb_grpc.RecognitionServicer):
             pb.ItemDecision(item_code=d.item_code, reason=d.reason.name if d.reason else "",
                             explanation=d.explanation, recognised=[
                                 pb.RecognisedResult(result_id=x.result_id, hospital_id=x.hospital_id, lab_id=x.lab_id,
-                                                    value=x.value, unit=x.unit, effective_at=proto_time(x.effective_at),
+                                                    value=x.value, unit=x.unit,
+                                                    effective_at=proto_time(x.effective_at),
                                                     report_ref=x.report_ref) for x in d.recognised])
             for d in items])
+
+    async def CheckRecognition(self, request: pb.CheckRecognitionRequest, context) -> pb.CheckRecognitionResponse:
+        at = request.at.ToDatetime(tzinfo=UTC) if request.HasField("at") else datetime.now(UTC)
+        return await self._answer(context, request.patient_id, at, list(request.item_codes),
+                                  request.inpatient_after_surgery)
+
+    async def ListRecognisable(self, request: pb.ListRecognisableRequest, context) -> pb.CheckRecognitionResponse:
+        at = request.at.ToDatetime(tzinfo=UTC) if request.HasField("at") else datetime.now(UTC)
+        return await self._answer(context, request.patient_id, at, None, False)
 
 
 def add_services(runtime: Runtime, server: grpc.aio.Server) -> list[str]:

@@ -100,3 +100,11 @@ class CheckRecognitionResponse(_message.Message):
     check_id: str
     items: _containers.RepeatedCompositeFieldContainer[ItemDecision]
     def __init__(self, check_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[ItemDecision, _Mapping]]] = ...) -> None: ...
+
+class ListRecognisableRequest(_message.Message):
+    __slots__ = ("patient_id", "at")
+    PATIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    patient_id: str
+    at: _timestamp_pb2.Timestamp
+    def __init__(self, patient_id: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

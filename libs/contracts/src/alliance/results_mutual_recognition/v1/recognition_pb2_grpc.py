@@ -26,7 +26,7 @@ if _version_not_supported:
 
 
 class RecognitionStub:
-    """The question a hospital asks at order time.
+    """The question a hospital asks at order time, and the handoff's "what can be reused" list.
     """
 
     def __init__(self, channel):
@@ -40,14 +40,26 @@ class RecognitionStub:
                 request_serializer=alliance_dot_results__mutual__recognition_dot_v1_dot_recognition__pb2.CheckRecognitionRequest.SerializeToString,
                 response_deserializer=alliance_dot_results__mutual__recognition_dot_v1_dot_recognition__pb2.CheckRecognitionResponse.FromString,
                 _registered_method=True)
+        self.ListRecognisable = channel.unary_unary(
+                '/alliance.results_mutual_recognition.v1.Recognition/ListRecognisable',
+                request_serializer=alliance_dot_results__mutual__recognition_dot_v1_dot_recognition__pb2.ListRecognisableRequest.SerializeToString,
+                response_deserializer=alliance_dot_results__mutual__recognition_dot_v1_dot_recognition__pb2.CheckRecognitionResponse.FromString,
+                _registered_method=True)
 
 
 class RecognitionServicer:
-    """The question a hospital asks at order time.
+    """The question a hospital asks at order time, and the handoff's "what can be reused" list.
     """
 
     def CheckRecognition(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRecognisable(self, request, context):
+        """Every item this patient has a recognised result for (for referral handoffs); audited like a check.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -60,6 +72,11 @@ def add_RecognitionServicer_to_server(servicer, server):
                     request_deserializer=alliance_dot_results__mutual__recognition_dot_v1_dot_recognition__pb2.CheckRecognitionRequest.FromString,
                     response_serializer=alliance_dot_results__mutual__recognition_dot_v1_dot_recognition__pb2.CheckRecognitionResponse.SerializeToString,
             ),
+            'ListRecognisable': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRecognisable,
+                    request_deserializer=alliance_dot_results__mutual__recognition_dot_v1_dot_recognition__pb2.ListRecognisableRequest.FromString,
+                    response_serializer=alliance_dot_results__mutual__recognition_dot_v1_dot_recognition__pb2.CheckRecognitionResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'alliance.results_mutual_recognition.v1.Recognition', rpc_method_handlers)
@@ -69,7 +86,7 @@ def add_RecognitionServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class Recognition:
-    """The question a hospital asks at order time.
+    """The question a hospital asks at order time, and the handoff's "what can be reused" list.
     """
 
     @staticmethod
@@ -88,6 +105,33 @@ class Recognition:
             target,
             '/alliance.results_mutual_recognition.v1.Recognition/CheckRecognition',
             alliance_dot_results__mutual__recognition_dot_v1_dot_recognition__pb2.CheckRecognitionRequest.SerializeToString,
+            alliance_dot_results__mutual__recognition_dot_v1_dot_recognition__pb2.CheckRecognitionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRecognisable(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/alliance.results_mutual_recognition.v1.Recognition/ListRecognisable',
+            alliance_dot_results__mutual__recognition_dot_v1_dot_recognition__pb2.ListRecognisableRequest.SerializeToString,
             alliance_dot_results__mutual__recognition_dot_v1_dot_recognition__pb2.CheckRecognitionResponse.FromString,
             options,
             channel_credentials,

@@ -1,0 +1,43 @@
+"""gRPC clients of data-exchange (patient summary) and results-mutual-recognition (reusable results)."""
+
+from __future__ import annotations
+
+import grpc
+
+from alliance.data_exchange.v1 import clinical_pb2, clinical_pb2_grpc
+from alliance.results_mutual_recognition.v1 import recognition_pb2, recognition_pb2_grpc
+from alliance_auth.grpc import bearer_metadata
+
+
+class NotYetVisible(Exception):
+    """The peer does not (yet) let this hospital see the patient: the acceptance event may still be in flight."""
+
+
+class HandoffPeers:
+    def __init__(self, data_exchange: str, recognition: str) -> None:
+        self._channels = [grpc.aio.insecure_channel(data_exchange), grpc.aio.insecure_channel(recognition)]
+        self._index = clinical_pb2_grpc.PatientIndexStub(self._channels[0])
+        self._recognition = recognition_pb2_grpc.RecognitionStub(self._channels[1])
+
+    async def summary(self, patient_id: str, referral_id: str, token: str) -> clinical_pb2.PatientSummary:
+        try:
+            return await self._index.GetPatientSummary(clinical_pb2.GetPatientSummaryRequest(
+                patient_id=patient_id, purpose=f"referral handoff {referral_id}"),
+                metadata=bearer_metadata(token), timeout=5)
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.NOT_FOUND:
+                raise NotYetVisible("patient summary") from exc
+            raise
+
+    async def recognisable(self, patient_id: str, token: str) -> recognition_pb2.CheckRecognitionResponse:
+        try:
+            return await self._recognition.ListRecognisable(recognition_pb2.ListRecognisableRequest(
+                patient_id=patient_id), metadata=bearer_metadata(token), timeout=5)
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.NOT_FOUND:
+                raise NotYetVisible("recognisable results") from exc
+            raise
+
+    async def close(self) -> None:
+        for channel in self._channels:
+            await channel.close()
