@@ -15,6 +15,7 @@ from alliance_auth.grpc import bearer_metadata
 from alliance_testing.helpers import eventually
 from data_exchange.bootstrap import SPEC as DATA_EXCHANGE
 from data_exchange.hl7 import MllpDecoder, ack_fields, frame
+from referral.adapters.orm import encounters as ref_encounters
 from referral.adapters.orm import member_hospitals
 from referral.adapters.store import rule_to_json
 from referral.bootstrap import SPEC as REFERRAL
@@ -103,6 +104,22 @@ async def test_the_receiving_hospital_sees_the_referred_patient_only_after_accep
             return {r.hospital_id for r in rows} == {"H001", "H002"}
 
     await eventually(rmr_knows)
+
+    async with httpx.AsyncClient(headers=admin) as c:
+        assert (await c.put(f"http://127.0.0.1:{dx.http_port}/v1/code-maps/H002/department/IM",
+                            json={"alliance_code": "DEP-IM"})).status_code == 200
+    a03 = ("MSH|^~\\&|HIS|H002|ALLIANCE|ALLIANCE|20261121083000+0800||ADT^A03^ADT_A03|ACC-2|P|2.5.1|||AL|NE||UNICODE UTF-8\r"
+           f"PID|1||Z-7^^^H002^MR~{NID}^^^CHN^NNCHN||测试患者丙||19491231|F\r"
+           "PV1|1|I|IM^^^H002||||||||||||||||V-7|||||||||||||||||||||||||20261120083000+0800|20261121080000+0800\r"
+           "DG1|1||I10^高血压^ICD-10|||F||||||||||1\r")
+    assert (await _send(dx.extras["mllp"].port, a03))["code"] == "AA"
+
+    async def stay_counted():
+        async with ref.engine.connect() as conn:
+            return (await conn.execute(select(ref_encounters))).all()
+
+    [stay] = await eventually(stay_counted)
+    assert (stay.hospital_id, stay.diagnosis_code, stay.encounter_id) == ("H002", "I10", "H002/V-7")
 
     async def handoff():
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ref.http_port}/v1") as c:

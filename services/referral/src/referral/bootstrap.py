@@ -8,7 +8,7 @@ from .adapters.orm import messaging, metadata
 from .adapters.peers import HandoffPeers
 from .config import Settings
 from .entrypoints import beds_http, http, referrals_http
-from .service import member_hospitals
+from .service import encounters, member_hospitals
 from .service.referrals import DeadlineTimer
 
 
@@ -32,6 +32,6 @@ SPEC = ServiceSpec(
     routers=lambda rt: [http.router(rt), beds_http.router(rt), referrals_http.router(rt)],
     configure=configure,
     servers=lambda rt: [rt.extras["deadlines"]],
-    handlers=lambda rt: member_hospitals.handlers(),
+    handlers=lambda rt: member_hospitals.handlers() | encounters.handlers(),
     subscriptions=[member_hospitals.REGISTRY_TOPIC],
 )

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import insert
 
 from alliance_testing.helpers import read_all
-from referral.adapters.orm import bed_status, member_hospitals
+from referral.adapters.orm import bed_status, encounters, member_hospitals
 from referral.adapters.store import rule_to_json
 from referral.bootstrap import SPEC
 from referral.domain.rules import sample_rules
@@ -88,11 +88,18 @@ async def test_an_up_referral_is_routed_accepted_once_and_completed_with_events(
         assert (await c.post(f"/referrals/{referral_id}/down-referral")).status_code == 409
     async with client("H002") as h002:
         assert (await h002.post(f"/referrals/{down['referral_id']}/accept")).status_code == 200
+    now = datetime.now(UTC)
+    async with ref.engine.begin() as conn:   # discharged stays, as data-exchange's EncounterDischarged delivers them
+        await conn.execute(insert(encounters), [
+            {"encounter_id": f"H001/V{n}", "patient_id": f"AP-S{n}", "hospital_id": "H001",
+             "diagnosis_code": code, "discharged_at": now} for n, code in enumerate(["I21.0"] * 5 + ["I10"] * 2)])
     async with client(role="regulator") as regulator:
-        figures = (await regulator.get("/indicators", params={"eligible_cases": 5})).json()
-    assert (figures["referrals"], figures["down_referrals"], figures["accepted"], figures["referral_rate"]) == (
-        2, 1, 2, 0.4)
-    assert figures["meets_target"] is True
+        figures = (await regulator.get("/indicators")).json()
+    assert (figures["referrals"], figures["down_referrals"], figures["accepted"], figures["eligible_cases"]) == (
+        2, 1, 2, 7)
+    assert figures["referral_rate"] == pytest.approx(2 / 7) and figures["meets_target"] is False
+    [signal] = figures["siphoning"]            # stable hypertension kept at the tertiary hospital
+    assert (signal["hospital_id"], signal["kept"], signal["flagged"]) == ("H001", 2, True)
     async with client("H010") as stranger:
         assert (await stranger.get(f"/referrals/{referral_id}")).status_code == 404
     records = await read_all(kafka_bootstrap, ref.topic("alliance.referral.v1"), expected=9)

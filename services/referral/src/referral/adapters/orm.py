@@ -78,3 +78,15 @@ referrals = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("referrals_open_deadline", "deadline", postgresql_where=text("status IN ('requested', 'offered')")),
 )
+
+# Discharged stays (from data-exchange's EncounterDischarged): the denominator of the referral rate and
+# the input of the siphoning signal. Principal diagnosis only; no patient identity beyond the alliance id.
+encounters = Table(
+    "encounters",
+    metadata,
+    Column("encounter_id", Text, primary_key=True),
+    Column("patient_id", Text, nullable=False),
+    Column("hospital_id", Text, nullable=False),
+    Column("diagnosis_code", Text, nullable=False),
+    Column("discharged_at", DateTime(timezone=True), nullable=False),
+)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ..domain.routing import BedStatus, Candidate
 from ..domain.rules import Direction, Level, Rule, RuleBook, RuleSet, Severity, Urgency
 from ..domain.workflow import OfferState, Referral, Status
-from .orm import bed_status, member_hospitals, referrals, rule_versions
+from .orm import bed_status, encounters, member_hospitals, referrals, rule_versions
 
 
 class StaleReferral(Exception):
@@ -136,3 +136,16 @@ async def all_referrals(conn: AsyncConnection, since: datetime | None = None) ->
     if since is not None:
         stmt = stmt.where(referrals.c.created_at >= since)
     return [_from_json(row.state) for row in await conn.execute(stmt)]
+
+
+async def discharged_encounters(conn: AsyncConnection, since: datetime | None = None) -> list:
+    """Discharged stays with their hospital's level and whether the patient was referred down from there."""
+    down = select(referrals.c.referral_id).where(
+        referrals.c.direction == "down", referrals.c.patient_id == encounters.c.patient_id,
+        referrals.c.origin_hospital == encounters.c.hospital_id).exists()
+    stmt = select(encounters.c.hospital_id, encounters.c.diagnosis_code, member_hospitals.c.level,
+                  down.label("referred_down")).join(
+        member_hospitals, member_hospitals.c.hospital_id == encounters.c.hospital_id)
+    if since is not None:
+        stmt = stmt.where(encounters.c.discharged_at >= since)
+    return (await conn.execute(stmt)).all()

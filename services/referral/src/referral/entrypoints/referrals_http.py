@@ -21,7 +21,14 @@ from ..adapters import store
 from ..adapters.orm import referrals
 from ..adapters.peers import NotYetVisible
 from ..domain.rules import Direction, Level, Rule, RuleError, Severity, Urgency
-from ..domain.workflow import AlreadyAccepted, Referral, ReferralError, referral_indicators
+from ..domain.workflow import (
+    AlreadyAccepted,
+    Encounter,
+    Referral,
+    ReferralError,
+    referral_indicators,
+    siphoning_signal,
+)
 from ..service import referrals as use_cases
 
 Admin = Annotated[Principal, Depends(require_roles(Roles.ALLIANCE_ADMIN))]
@@ -171,18 +178,21 @@ def router(runtime: Runtime) -> APIRouter:
 
     @r.get("/indicators", tags=["indicators"],
            summary="Referral rate against eligible cases (target 30%), down-referral share, time to acceptance, "
-                   "expiries (administrators and regulators)")
-    async def indicators(principal: CurrentPrincipal, eligible_cases: int | None = None,
-                         since: AwareDatetime | None = None) -> dict:
+                   "expiries and the siphoning signal (administrators and regulators)")
+    async def indicators(principal: CurrentPrincipal, since: AwareDatetime | None = None) -> dict:
         if not principal.has_role(Roles.ALLIANCE_ADMIN, Roles.REGULATOR):
             raise Problem(403, "forbidden", "Forbidden", "indicators are for administrators and regulators")
         async with runtime.engine.connect() as conn:
             found = await store.all_referrals(conn, since)
-        eligible = eligible_cases if eligible_cases is not None else 0
-        if eligible < 0:
-            raise Problem(422, "invalid", "Unprocessable Content", "eligible_cases must be >= 0")
+            stays = await store.discharged_encounters(conn, since)
+            rules = (await store.load_rulebook(conn)).in_force(datetime.now(UTC))
+        # Discharge data carries no severity: a discharged stay counts as stabilised ("stable"), and it is
+        # eligible when any rule covers its principal diagnosis at some severity.
+        eligible = sum(1 for s in stays if rules and any(rules.match(s.diagnosis_code, sev) for sev in Severity))
         result = referral_indicators(found, eligible)
-        return dataclasses.asdict(result) | {"eligible_cases": eligible_cases}
+        signal = siphoning_signal([Encounter(s.hospital_id, Level(s.level), s.diagnosis_code, Severity.STABLE,
+                                             s.referred_down) for s in stays], rules) if rules else []
+        return dataclasses.asdict(result) | {"siphoning": [dataclasses.asdict(x) for x in signal]}
 
     @r.post("/referrals/{referral_id}/{action}", tags=["referrals"],
             summary="Move a referral on: accept / reject (offered hospital), transfer / cancel (origin), "
