@@ -129,3 +129,35 @@ async def test_a_deadline_that_passed_while_the_service_was_down_fires_once_afte
         assert (await h002.get(f"/referrals/{referral_id}")).json()["status"] == "expired"
     records = await read_all(kafka_bootstrap, ref.topic("alliance.referral.v1"), expected=3)
     assert [json.loads(x.value)["type"].rsplit(".", 1)[1] for x in records][-1] == "ReferralExpired"
+
+
+async def test_a_referral_keeps_the_rule_version_it_was_routed_with(ref):
+    client = ref.extras["client"]
+    async with client("H002") as h002:
+        first = (await h002.post("/referrals", json={"patient_id": "AP-V", "diagnosis_code": "I21.0",
+                                                     "severity": "severe"})).json()
+    changed = [rule_to_json(x) | ({"target_levels": ["secondary", "tertiary"]} if x.rule_id == "SAMPLE-AMI-UP" else {})
+               for x in sample_rules().rules]
+    async with client(role="alliance_admin") as admin:
+        r = await admin.post("/rules/versions", json={
+            "effective_from": (datetime.now(UTC) + timedelta(seconds=1)).isoformat(), "rules": changed})
+        assert r.status_code == 201 and r.json()["version"] == 2
+    await asyncio.sleep(1.1)
+    async with client("H002") as h002:
+        kept = (await h002.get(f"/referrals/{first['referral']['referral_id']}")).json()
+        second = (await h002.post("/referrals", json={"patient_id": "AP-W", "diagnosis_code": "I21.0",
+                                                      "severity": "severe"})).json()
+    assert (kept["rule_version"], kept["routing"]["rule_version"]) == (1, 1)
+    assert second["referral"]["rule_version"] == 2
+
+
+async def test_a_stale_bed_report_is_flagged_and_weighs_less(ref):
+    async with ref.engine.begin() as conn:
+        await conn.execute(bed_status.update().where(bed_status.c.hospital_id == "H001").values(
+            reported_at=datetime.now(UTC) - timedelta(hours=7)))
+    async with ref.extras["client"]("H002") as h002:
+        routing = (await h002.post("/referrals", json={"patient_id": "AP-X", "diagnosis_code": "I21.0",
+                                                       "severity": "severe"})).json()["routing"]
+    by_id = {c["hospital_id"]: c for c in routing["ranked"]}
+    assert any("stale" in reason for reason in by_id["H001"]["reasons"])
+    assert [c["hospital_id"] for c in routing["ranked"]][0] == "H009"     # fresh capacity now ranks first
