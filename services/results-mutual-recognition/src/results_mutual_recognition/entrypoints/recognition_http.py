@@ -39,6 +39,7 @@ from ..domain.recognition import (
     indicators,
     record_choice,
 )
+from ..service.recognition import check as check_recognition
 from ..service.recognition import decisions_for
 
 TOPIC = "alliance.results_mutual_recognition.v1"
@@ -224,19 +225,13 @@ def router(runtime: Runtime) -> APIRouter:
                 raise Problem(503, "patient-index-unavailable", "Service Unavailable",
                               "the patient index did not answer; retry") from exc
             body = body.model_copy(update={"patient_id": resolved or f"unknown-mrn:{body.mrn}"})
-        check_id = uuid.uuid4()
-        async with runtime.engine.begin() as conn:
-            allowed = await store.is_treating(conn, hospital, body.patient_id)
-            items = await decisions_for(conn, hospital, body.patient_id, body.item_codes, at,
-                                     body.inpatient_after_surgery) if allowed else []
-            await conn.execute(insert(checks).values(
-                check_id=check_id, requesting_hospital=hospital, subject=principal.subject,
-                patient_id=body.patient_id, at=at, outcome="answered" if allowed else "denied",
-                items=[{"item_code": d.item_code, "reason": d.reason.name if d.reason else None,
-                        "recognised": [x.result_id for x in d.recognised]} for d in items]))
-        if not allowed:
+        outcome = await check_recognition(runtime.engine, hospital=hospital, subject=principal.subject,
+                                          patient_id=body.patient_id, item_codes=body.item_codes, at=at,
+                                          after_surgery=body.inpatient_after_surgery)
+        if not outcome.allowed:
             raise not_found(f"patient {body.patient_id}")
-        return {"check_id": str(check_id), "at": at.isoformat(), "items": [_decision_json(d) for d in items]}
+        return {"check_id": str(outcome.check_id), "at": at.isoformat(),
+                "items": [_decision_json(d) for d in outcome.items]}
 
     @r.post("/recognition/checks/{check_id}/choices", status_code=201, tags=["recognition"],
             summary="Record the doctor's choice for one item of a check: reuse a result or decline with a reason")
