@@ -90,16 +90,10 @@ ADT = ("MSH|^~\\&|HIS|H001|ALLIANCE|ALLIANCE|20261121090000+0800||ADT^A01^ADT_A0
 
 
 async def mllp_send(message: bytes) -> dict:
-    from data_exchange.hl7 import MllpDecoder, ack_fields, frame
+    from data_exchange.entrypoints.mllp import send
+    from data_exchange.hl7 import ack_fields
 
-    reader, writer = await asyncio.open_connection("127.0.0.1", 2575)
-    writer.write(frame(message))
-    await writer.drain()
-    decoder, acks = MllpDecoder(), []
-    while not acks:
-        acks = [x for x in decoder.feed(await reader.read(65536)) if isinstance(x, bytes)]
-    writer.close()
-    return ack_fields(acks[0])
+    return ack_fields(await send("127.0.0.1", 2575, message))
 
 
 async def clinical_flow(http: httpx.AsyncClient, keys: DevKeys) -> None:

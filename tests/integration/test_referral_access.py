@@ -14,7 +14,8 @@ from alliance.data_exchange.v1 import clinical_pb2, clinical_pb2_grpc
 from alliance_auth.grpc import bearer_metadata
 from alliance_testing.helpers import eventually
 from data_exchange.bootstrap import SPEC as DATA_EXCHANGE
-from data_exchange.hl7 import MllpDecoder, ack_fields, frame
+from data_exchange.entrypoints import mllp
+from data_exchange.hl7 import ack_fields
 from referral.adapters.orm import encounters as ref_encounters
 from referral.adapters.orm import member_hospitals
 from referral.adapters.store import rule_to_json
@@ -30,14 +31,7 @@ ADT = ("MSH|^~\\&|HIS|H002|ALLIANCE|ALLIANCE|20261120083000+0800||ADT^A01^ADT_A0
 
 
 async def _send(port: int, message: str) -> dict:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(frame(message.encode()))
-    await writer.drain()
-    decoder, acks = MllpDecoder(), []
-    while not acks:
-        acks = [x for x in decoder.feed(await reader.read(65536)) if isinstance(x, bytes)]
-    writer.close()
-    return ack_fields(acks[0])
+    return ack_fields(await mllp.send("127.0.0.1", port, message.encode()))
 
 
 async def test_the_receiving_hospital_sees_the_referred_patient_only_after_accepting(start_service, dev_keys):

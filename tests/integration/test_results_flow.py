@@ -16,7 +16,8 @@ from alliance.results_mutual_recognition.v1 import recognition_pb2_grpc as recog
 from alliance_auth.grpc import bearer_metadata
 from alliance_testing.helpers import eventually, read_all
 from data_exchange.bootstrap import SPEC as DATA_EXCHANGE
-from data_exchange.hl7 import MllpDecoder, ack_fields, frame
+from data_exchange.entrypoints import mllp
+from data_exchange.hl7 import ack_fields
 from results_mutual_recognition.adapters.orm import checks, patient_relations, result_index
 from results_mutual_recognition.bootstrap import SPEC as RMR
 
@@ -27,14 +28,7 @@ ORU = ("MSH|^~\\&|LIS|H002|ALLIANCE|ALLIANCE|20261120083000+0800||ORU^R01^ORU_R0
 
 
 async def _send(port: int, message: str) -> dict:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(frame(message.encode()))
-    await writer.drain()
-    decoder, acks = MllpDecoder(), []
-    while not acks:
-        acks = [x for x in decoder.feed(await reader.read(65536)) if isinstance(x, bytes)]
-    writer.close()
-    return ack_fields(acks[0])
+    return ack_fields(await mllp.send("127.0.0.1", port, message.encode()))
 
 
 async def test_a_result_sent_to_data_exchange_is_indexed_for_recognition(start_service, dev_keys):

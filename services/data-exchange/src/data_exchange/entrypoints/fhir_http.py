@@ -58,6 +58,10 @@ def _writer(principal: Principal) -> str | None:
     return principal.hospital_id if principal.has_role(Roles.HOSPITAL) and principal.hospital_id else None
 
 
+def _only_hospitals_write() -> Response:
+    return fhir(403, outcome.operation_outcome([Issue("error", "forbidden", "", "only hospitals write")]))
+
+
 def _wants_representation(request: Request, warnings: list[Issue]) -> bool:
     prefer = request.headers.get("prefer", "")
     if "return=OperationOutcome" in prefer:
@@ -96,7 +100,7 @@ def router(runtime: Runtime) -> APIRouter:
             return _outcome(outcome.not_found(resource_type, ""))
         hospital = _writer(principal)
         if hospital is None:
-            return fhir(403, outcome.operation_outcome([Issue("error", "forbidden", "", "only hospitals write")]))
+            return _only_hospitals_write()
         body, issues = parse_body(await request.body())
         if body is not None:
             issues = validate(body, expected_type=resource_type)
@@ -123,7 +127,7 @@ def router(runtime: Runtime) -> APIRouter:
     async def transaction(request: Request, principal: CurrentPrincipal) -> Response:
         hospital = _writer(principal)
         if hospital is None:
-            return fhir(403, outcome.operation_outcome([Issue("error", "forbidden", "", "only hospitals write")]))
+            return _only_hospitals_write()
         body, issues = parse_body(await request.body())
         if body is not None:
             issues = validate(body, expected_type="Bundle")

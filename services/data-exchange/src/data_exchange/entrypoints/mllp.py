@@ -84,3 +84,23 @@ class MllpServer:
             log.exception("HL7 message handling failed")
             err = Hl7Error(reason="internal error; the message was not stored, please resend", code=207)
             return build_ack(None, "AE", [err], control_id="ERROR", now=now, raw=item)
+
+
+async def send(host: str, port: int, payload: bytes, timeout: float = 20.0) -> bytes:
+    """Send one HL7 message over MLLP and return its ACK (a minimal client, e.g. for scripts and tests)."""
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        writer.write(frame(payload))
+        await writer.drain()
+        decoder = MllpDecoder()
+        while True:
+            chunk = await asyncio.wait_for(reader.read(65536), timeout)
+            if not chunk:
+                raise ConnectionError("connection closed before the ACK")
+            for item in decoder.feed(chunk):
+                if isinstance(item, bytes):
+                    return item
+    finally:
+        writer.close()
+        with contextlib.suppress(Exception):
+            await writer.wait_closed()
