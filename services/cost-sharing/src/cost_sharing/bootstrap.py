@@ -1,13 +1,41 @@
 """Composition root of cost-sharing."""
 
+import logging
 from pathlib import Path
 
-from alliance_service import ServiceSpec
+from alliance_service import Runtime, ServiceSpec
 
 from .adapters.orm import messaging, metadata
 from .config import Settings
-from .entrypoints import http
-from .service import member_hospitals
+from .domain.ledger import generate_signing_key, load_private_key_pem, private_key_to_pem
+from .entrypoints import http, settlement_http
+from .service import member_hospitals, settlement
+from .service.ledger import SettlementClock
+
+log = logging.getLogger(__name__)
+
+
+def signing_key(settings: Settings):
+    """The checkpoint signing key: from the configured file; in development, created there on first use."""
+    path = settings.ledger_signing_key_file
+    if path is not None and path.exists():
+        return load_private_key_pem(path.read_bytes())
+    if settings.environment == "production":
+        raise SystemExit("COST_SHARING_LEDGER_SIGNING_KEY_FILE must name an existing Ed25519 key outside development")
+    key = generate_signing_key()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(private_key_to_pem(key))
+        path.chmod(0o600)
+    else:
+        log.warning("no ledger signing key configured: checkpoints are signed with an ephemeral development key")
+    return key
+
+
+def configure(runtime: Runtime) -> None:
+    s: Settings = runtime.settings  # type: ignore[assignment]
+    runtime.extras["clock"] = SettlementClock(runtime.uow, signing_key(s), s.settlement_interval_seconds)
+
 
 SPEC = ServiceSpec(
     name="cost-sharing",
@@ -18,7 +46,9 @@ SPEC = ServiceSpec(
     tables=messaging,
     stream_topic="alliance.cost_sharing.v1",
     service_dir=Path(__file__).resolve().parents[2],
-    routers=lambda rt: [http.router(rt)],
-    handlers=lambda rt: member_hospitals.handlers(),
-    subscriptions=[member_hospitals.REGISTRY_TOPIC],
+    routers=lambda rt: [http.router(rt), settlement_http.router(rt)],
+    configure=configure,
+    servers=lambda rt: [rt.extras["clock"]],
+    handlers=lambda rt: member_hospitals.handlers() | settlement.handlers(rt),
+    subscriptions=sorted({member_hospitals.REGISTRY_TOPIC, *settlement.SUBSCRIPTIONS}),
 )
