@@ -6,7 +6,7 @@ from alliance_service import ServiceSpec
 
 from .adapters.orm import messaging, metadata
 from .config import Settings
-from .entrypoints import http
+from .entrypoints import catalog_http, http, prices_grpc, purchasing_http
 from .service import member_hospitals
 
 SPEC = ServiceSpec(
@@ -18,7 +18,8 @@ SPEC = ServiceSpec(
     tables=messaging,
     stream_topic="alliance.procurement.v1",
     service_dir=Path(__file__).resolve().parents[2],
-    routers=lambda rt: [http.router(rt)],
+    routers=lambda rt: [http.router(rt), catalog_http.router(rt), purchasing_http.router(rt)],
+    grpc_services=prices_grpc.add_services,
     handlers=lambda rt: member_hospitals.handlers(),
     subscriptions=[member_hospitals.REGISTRY_TOPIC],
 )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alliance.cost_sharing.v1 import settlement_pb2 as pb
@@ -38,16 +39,16 @@ async def post_entry(uow, draft: EntryDraft, now: datetime, reverses: str | None
     """Append `draft` to the chain and publish it; None when its reference was already posted (idempotent)."""
     conn: AsyncConnection = uow.conn
     current = await head(conn, lock=True)       # serialises posters: the chain has one next link
-    if (await conn.execute(select(ledger_entries.c.seq)
-                           .where(ledger_entries.c.reference == draft.reference))).first() is not None:
-        return None
     entry = post(current if current.seq else None, draft, f"E-{uuid.uuid4().hex[:20]}", now,  # type: ignore[arg-type]
                  reverses=reverses)
     legs = [{"account": leg.account, "debit_fen": leg.debit_fen, "credit_fen": leg.credit_fen} for leg in entry.legs]
-    await conn.execute(insert(ledger_entries).values(
+    inserted = await conn.execute(pg_insert(ledger_entries).values(
         seq=entry.seq, entry_id=entry.entry_id, kind=entry.kind, reference=entry.reference, period=entry.period,
         legs=legs, memo=entry.memo, occurred_at=entry.occurred_at, posted_at=entry.posted_at,
-        reverses=entry.reverses, prev_hash=entry.prev_hash, hash=entry.hash))
+        reverses=entry.reverses, prev_hash=entry.prev_hash, hash=entry.hash)
+        .on_conflict_do_nothing(index_elements=["reference"]).returning(ledger_entries.c.seq))
+    if inserted.first() is None:     # this business fact was already posted: the chain does not move
+        return None
     await conn.execute(insert(ledger_postings), [
         {"seq": entry.seq, "leg_no": n, "account": leg.account, "period": entry.period,
          "debit_fen": leg.debit_fen, "credit_fen": leg.credit_fen} for n, leg in enumerate(entry.legs, 1)])
