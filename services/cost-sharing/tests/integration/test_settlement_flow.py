@@ -17,6 +17,7 @@ from alliance_messaging import event_from_proto, proto_time
 from alliance_testing.helpers import eventually, read_all
 from cost_sharing.adapters.orm import encounters, member_hospitals
 from cost_sharing.bootstrap import SPEC
+from cost_sharing.ledger_cli import from_database, from_feed
 
 HOSPITALS = [("H001", "tertiary", "330100"), ("H002", "primary", "330100"), ("H003", "primary", "330200")]
 
@@ -160,7 +161,17 @@ async def test_allocations_sum_exactly_netting_settles_and_a_tampered_row_is_fou
             await conn.execute(text("ALTER TABLE ledger_entries ENABLE TRIGGER ledger_entries_append_only"))
         broken = (await c.get("/ledger/verify", headers=admin)).json()
         assert not broken["ok"] and broken["first_broken_seq"] == 2 and broken["entries_checked"] == 1
+    # the regulator's own check, from the feed alone: the published chain still verifies, and the
+    # database's tampered row no longer matches what was published (the CLI on the database says so)
+    assert await eventually(lambda: _feed_ok(kafka_bootstrap, cs.topic("alliance.cost_sharing.v1")))
+    cli = await from_database(cs.settings.database_url)
+    assert (cli["ok"], cli["first_broken_seq"], cli["reason"]) == (False, 2, broken["reason"])
     assert now
+
+
+async def _feed_ok(bootstrap: str, topic: str):
+    result = await from_feed(bootstrap, topic, idle_seconds=1.0, pinned_key=None)
+    return result if result["ok"] and result["entries_checked"] == 3 and result["checkpoints_checked"] else None
 
 
 async def _entries(c, headers, n):

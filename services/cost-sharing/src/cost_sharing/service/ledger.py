@@ -127,6 +127,8 @@ async def verify(conn: AsyncConnection) -> dict:
         cp = Checkpoint(c.seq, c.head_hash, c.entries, c.signed_at, c.key_id, c.signature)
         if not verify_checkpoint(load_public_key_pem(c.public_key_pem), cp):
             checkpoint_faults.append({"seq": c.seq, "reason": "signature does not verify"})
+        elif c.seq > result.checked:
+            checkpoint_faults.append({"seq": c.seq, "reason": "not reached: the chain breaks before it"})
         elif heads.get(c.seq) != c.head_hash:
             checkpoint_faults.append({"seq": c.seq, "reason": "the chain at this seq differs from the signed head"})
     ok = result.ok and not checkpoint_faults and result.head_hash == stored_head.hash

@@ -1,0 +1,111 @@
+"""`alliance-ledger-verify`: verify the settlement ledger's hash chain and signed checkpoints.
+
+Two independent ways:
+  --database-url URL   recompute the chain stored in cost-sharing's database (operators, auditors)
+  --kafka BOOTSTRAP    rebuild it from the regulators' feed alone (alliance.cost_sharing.v1), checking
+                       every SettlementEntryPosted link and every LedgerCheckpointSigned signature —
+                       what a regulator can do with read-only rights and no access to our database
+Exit status 0 when the chain verifies, 1 when a link is broken (the first broken seq is printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import uuid
+from datetime import UTC
+
+from aiokafka import AIOKafkaConsumer
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from alliance.cost_sharing.v1 import settlement_pb2 as pb
+from alliance_messaging import CloudEvent, event_type
+
+from .domain.ledger import (
+    Checkpoint,
+    Entry,
+    Leg,
+    load_public_key_pem,
+    verify_chain,
+    verify_checkpoint,
+)
+from .service.ledger import verify as verify_database
+
+
+async def from_database(url: str) -> dict:
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return await verify_database(conn)
+    finally:
+        await engine.dispose()
+
+
+def _entry(m: pb.SettlementEntryPosted) -> Entry:
+    return Entry(seq=m.seq, entry_id=m.entry_id, kind=m.kind, reference=m.reference, period=m.period,
+                 legs=tuple(Leg(x.account, x.debit_fen, x.credit_fen) for x in m.legs), memo=m.memo,
+                 occurred_at=m.occurred_at.ToDatetime(tzinfo=UTC), posted_at=m.posted_at.ToDatetime(tzinfo=UTC),
+                 reverses=m.reverses or None, prev_hash=m.prev_hash, hash=m.hash)
+
+
+async def from_feed(bootstrap: str, topic: str, idle_seconds: float, pinned_key: str | None) -> dict:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"ledger-verify-{uuid.uuid4().hex[:8]}",
+                                auto_offset_reset="earliest", enable_auto_commit=False,
+                                isolation_level="read_committed")
+    entries: dict[int, Entry] = {}
+    cps: list[tuple[Checkpoint, str]] = []
+    await consumer.start()
+    try:
+        while True:
+            batches = await consumer.getmany(timeout_ms=int(idle_seconds * 1000), max_records=1000)
+            if not batches:
+                break
+            for records in batches.values():
+                for r in records:
+                    try:
+                        event = CloudEvent.from_json_bytes(r.value)
+                    except Exception:
+                        continue
+                    if event.type == event_type(pb.SettlementEntryPosted):
+                        e = _entry(event.data_as(pb.SettlementEntryPosted))
+                        entries.setdefault(e.seq, e)          # at-least-once delivery: duplicates collapse
+                    elif event.type == event_type(pb.LedgerCheckpointSigned):
+                        m = event.data_as(pb.LedgerCheckpointSigned)
+                        cps.append((Checkpoint(m.seq, m.head_hash, m.entries, m.signed_at.ToDatetime(tzinfo=UTC),
+                                               m.key_id, m.signature), m.public_key_pem))
+    finally:
+        await consumer.stop()
+    result = verify_chain(entries[s] for s in sorted(entries))
+    faults = []
+    for cp, pem in cps:
+        key = load_public_key_pem(pinned_key or pem)
+        if not verify_checkpoint(key, cp):
+            faults.append({"seq": cp.seq, "reason": "signature does not verify"})
+        elif cp.seq in entries and entries[cp.seq].hash != cp.head_hash:
+            faults.append({"seq": cp.seq, "reason": "the chain at this seq differs from the signed head"})
+    return {"ok": result.ok and not faults, "entries_checked": result.checked, "head_hash": result.head_hash,
+            "first_broken_seq": result.first_broken_seq, "reason": result.reason,
+            "checkpoints_checked": len(cps), "checkpoint_faults": faults}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--database-url", help="postgresql+asyncpg://… of cost-sharing")
+    src.add_argument("--kafka", metavar="BOOTSTRAP", help="broker address; reads the settlement feed")
+    ap.add_argument("--topic", default="alliance.cost_sharing.v1")
+    ap.add_argument("--idle-seconds", type=float, default=3.0, help="stop reading the feed after this much quiet")
+    ap.add_argument("--public-key", help="PEM file of the alliance's checkpoint key (pin it; default: the feed's)")
+    args = ap.parse_args(argv)
+    pinned = open(args.public_key).read() if args.public_key else None
+    result = asyncio.run(from_database(args.database_url) if args.database_url
+                         else from_feed(args.kafka, args.topic, args.idle_seconds, pinned))
+    json.dump(result, sys.stdout, indent=2)
+    print()
+    return 0 if result["ok"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
