@@ -12,7 +12,7 @@ export UV_PYTHON := $(PY)
 # disturbs what `make up` is running.
 TEST_ENV := ALLIANCE_LOCAL_DIR=$(CURDIR)/.local/test ALLIANCE_PG_PORT=55442 ALLIANCE_KAFKA_PORT=59102 ALLIANCE_KAFKA_CONTROLLER_PORT=59103
 
-.PHONY: help install proto proto-check contracts contracts-check lint test test-unit infra-up infra-down up down demo status logs \
+.PHONY: help install proto proto-check contracts contracts-check lint test test-faults test-unit infra-up infra-down up down demo status logs \
         run-data-exchange run-referral run-procurement bench run-cost-sharing run-results-mutual-recognition keys
 
 help:
@@ -20,7 +20,8 @@ help:
 	@echo "make test    install what is missing, start a private Kafka + PostgreSQL, run every test, tear down"
 	@echo "make up / make down / make status / make logs   run the platform for exploration"
 	@echo "make run-<service>   one service in the foreground (after make up or make infra-up)"
-	@echo "make bench   HL7 parse and MLLP ingest rates next to python-hl7, written to bench/results/latest.md"
+	@echo "make test-faults   only the fault suite (kill -9 every service, restart Kafka and PostgreSQL; also part of make test)"
+	@echo "make bench   every service's headline figure next to its anchor, written to bench/results/latest.md"
 	@echo "make contracts   regenerate Python code from proto/ and docs/openapi/*.json (make contracts-check: fail if stale)"
 
 $(VENV)/.synced: pyproject.toml uv.lock $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
@@ -52,6 +53,12 @@ test: install
 	export ALLIANCE_INFRA_CTL="$(CURDIR)/infra/local/localinfra.py" $(TEST_ENV) && \
 	$(VENV)/bin/pytest libs services tests $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; rc=1; fi; exit $$rc
+
+test-faults: install
+	@set -o pipefail; trap '$(TEST_ENV) $(INFRA) down' EXIT; \
+	eval "$$($(TEST_ENV) $(INFRA) up)" && \
+	export ALLIANCE_INFRA_CTL="$(CURDIR)/infra/local/localinfra.py" $(TEST_ENV) && \
+	$(VENV)/bin/pytest tests/faults $(PYTEST_ARGS)
 
 test-unit: install
 	$(VENV)/bin/pytest libs services tests --ignore-glob="*/integration/*" $(PYTEST_ARGS)

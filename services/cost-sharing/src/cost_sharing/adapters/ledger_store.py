@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alliance.cost_sharing.v1 import settlement_pb2 as pb
@@ -37,24 +36,43 @@ async def head(conn: AsyncConnection, *, lock: bool = False) -> Head:
 
 async def post_entry(uow, draft: EntryDraft, now: datetime, reverses: str | None = None) -> Entry | None:
     """Append `draft` to the chain and publish it; None when its reference was already posted (idempotent)."""
+    posted = await post_entries(uow, [draft], now, reverses=reverses)
+    return posted[0] if posted else None
+
+
+async def post_entries(uow, drafts: list[EntryDraft], now: datetime, reverses: str | None = None) -> list[Entry]:
+    """Append drafts whose references are new, in order, under one lock of the chain head; publish each."""
+    if not drafts:
+        return []
     conn: AsyncConnection = uow.conn
     current = await head(conn, lock=True)       # serialises posters: the chain has one next link
-    entry = post(current if current.seq else None, draft, f"E-{uuid.uuid4().hex[:20]}", now,  # type: ignore[arg-type]
-                 reverses=reverses)
-    legs = [{"account": leg.account, "debit_fen": leg.debit_fen, "credit_fen": leg.credit_fen} for leg in entry.legs]
-    inserted = await conn.execute(pg_insert(ledger_entries).values(
-        seq=entry.seq, entry_id=entry.entry_id, kind=entry.kind, reference=entry.reference, period=entry.period,
-        legs=legs, memo=entry.memo, occurred_at=entry.occurred_at, posted_at=entry.posted_at,
-        reverses=entry.reverses, prev_hash=entry.prev_hash, hash=entry.hash)
-        .on_conflict_do_nothing(index_elements=["reference"]).returning(ledger_entries.c.seq))
-    if inserted.first() is None:     # this business fact was already posted: the chain does not move
-        return None
+    taken = set((await conn.execute(select(ledger_entries.c.reference).where(
+        ledger_entries.c.reference.in_([d.reference for d in drafts])))).scalars())
+    entries: list[Entry] = []
+    prev = current if current.seq else None
+    for draft in drafts:
+        if draft.reference in taken:
+            continue
+        taken.add(draft.reference)
+        entry = post(prev, draft, f"E-{uuid.uuid4().hex[:20]}", now, reverses=reverses)  # type: ignore[arg-type]
+        entries.append(entry)
+        prev = entry
+    if not entries:
+        return []
+    await conn.execute(insert(ledger_entries), [
+        {"seq": e.seq, "entry_id": e.entry_id, "kind": e.kind, "reference": e.reference, "period": e.period,
+         "legs": [{"account": leg.account, "debit_fen": leg.debit_fen, "credit_fen": leg.credit_fen}
+                  for leg in e.legs],
+         "memo": e.memo, "occurred_at": e.occurred_at, "posted_at": e.posted_at, "reverses": e.reverses,
+         "prev_hash": e.prev_hash, "hash": e.hash} for e in entries])
     await conn.execute(insert(ledger_postings), [
-        {"seq": entry.seq, "leg_no": n, "account": leg.account, "period": entry.period,
-         "debit_fen": leg.debit_fen, "credit_fen": leg.credit_fen} for n, leg in enumerate(entry.legs, 1)])
-    await conn.execute(update(ledger_head).where(ledger_head.c.id == 1).values(seq=entry.seq, hash=entry.hash))
-    uow.publish(TOPIC, LEDGER_KEY, to_message(entry))
-    return entry
+        {"seq": e.seq, "leg_no": n, "account": leg.account, "period": e.period, "debit_fen": leg.debit_fen,
+         "credit_fen": leg.credit_fen} for e in entries for n, leg in enumerate(e.legs, 1)])
+    await conn.execute(update(ledger_head).where(ledger_head.c.id == 1)
+                       .values(seq=entries[-1].seq, hash=entries[-1].hash))
+    for e in entries:
+        uow.publish(TOPIC, LEDGER_KEY, to_message(e))
+    return entries
 
 
 def to_message(entry: Entry) -> pb.SettlementEntryPosted:

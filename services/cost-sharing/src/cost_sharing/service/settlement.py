@@ -59,14 +59,12 @@ def _facts(row) -> ReferralFacts:
 
 async def settle_episode(sink, episode, costs: list[EncounterCost], now: datetime) -> int:
     """Post each encounter of the episode once (reference per encounter); returns fen newly settled."""
-    settled = 0
+    drafts = []
     for cost in costs:
-        result = settle_referral(_facts(episode), [cost], POLICY)
-        for draft in result.entries:
-            draft = dataclasses.replace(draft, reference=f"referral:{episode.referral_id}:{cost.encounter_id}")
-            if await ledger_store.post_entry(sink, draft, now) is not None:
-                settled += sum(leg.credit_fen for leg in draft.legs)
-    return settled
+        for draft in settle_referral(_facts(episode), [cost], POLICY).entries:
+            drafts.append(dataclasses.replace(draft, reference=f"referral:{episode.referral_id}:{cost.encounter_id}"))
+    posted = await ledger_store.post_entries(sink, drafts, now)
+    return sum(leg.credit_fen for e in posted for leg in e.legs)
 
 
 async def on_referral_completed(conn: AsyncConnection, event: CloudEvent, publish) -> None:
@@ -76,12 +74,13 @@ async def on_referral_completed(conn: AsyncConnection, event: CloudEvent, publis
     if not ref.referral_id or not ref.patient_id or not m.receiving_hospital or not m.HasField("occurred_at"):
         raise PoisonMessage("ReferralCompleted without referral id, patient, receiving hospital or time")
     requested = _time(m.requested_at) if m.HasField("requested_at") else _time(m.occurred_at)
-    await conn.execute(pg_insert(referral_episodes).values(
+    episode = (await conn.execute(pg_insert(referral_episodes).values(
         referral_id=ref.referral_id, patient_id=ref.patient_id, direction=ref.direction or "up",
         origin_hospital=ref.origin_hospital, receiving_hospital=m.receiving_hospital, requested_at=requested,
-        completed_at=_time(m.occurred_at)).on_conflict_do_nothing())
-    episode = (await conn.execute(select(referral_episodes)
-                                  .where(referral_episodes.c.referral_id == ref.referral_id))).one()
+        completed_at=_time(m.occurred_at)).on_conflict_do_nothing().returning(*referral_episodes.c))).first()
+    if episode is None:      # a replayed completion: already recorded, and its encounters already posted
+        episode = (await conn.execute(select(referral_episodes)
+                                      .where(referral_episodes.c.referral_id == ref.referral_id))).one()
     rows = (await conn.execute(select(encounters).where(
         encounters.c.patient_id == episode.patient_id,
         encounters.c.hospital_id.in_([episode.origin_hospital, episode.receiving_hospital])))).all()
