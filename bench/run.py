@@ -28,9 +28,11 @@ def main() -> int:
     routing = _run("referral_routing.py", "--hospitals", "200", "--requests", "500")
     award = _run("procurement_award.py", "--items", "500", "--suppliers", "30", "--hospitals", "50")
     settle = _run("settlement_throughput.py", "--referrals", "2000")
+    http = _run("http_anchor.py", "--requests", "3000")
     figures = {"measured_at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": platform.platform(),
                "cpus": os.cpu_count(), "hl7_parse": parse, "mllp_ingest": ingest, "recognition": recognition, "referral_routing": routing,
-               "procurement_award": award, "settlement": settle}
+               "procurement_award": award, "settlement": settle,
+               "http_anchor": http}
     (OUT / "latest.json").write_text(json.dumps(figures, indent=2) + "\n")
     (OUT / "latest.md").write_text(f"""# Benchmarks ({figures['measured_at']}, {figures['cpus']} CPUs)
 
@@ -43,6 +45,7 @@ def main() -> int:
 | CheckRecognition over HTTP, {recognition['results_indexed']:,} results indexed, 3 items | p50 {recognition['p50_ms']} ms, p99 {recognition['p99_ms']} ms | raw asyncpg indexed query p50 {recognition['anchor_raw_query_p50_ms']} ms | {recognition['ratio_p50_vs_raw_query']}x |
 | Group-purchase award, {award['items']} items × {award['suppliers']} suppliers × {award['hospitals']} hospitals ({award['bids']:,} tiered bids, {award['split_awards']} split) | {award['award_seconds']} s | pricing every bid once {award['anchor_price_every_bid_seconds']} s | {award['ratio_vs_anchor']}x |
 | Settlement: ReferralCompleted in → 2 hash-chained ledger entries posted ({settle['referrals']:,} referrals) | {settle['referrals_per_s']:,} referrals/s ({settle['entries_per_s']:,} entries/s; {settle['referrals_per_s_to_feed']:,}/s on the regulators' feed) | raw aiokafka consume+produce {settle['anchor_raw_consume_produce_per_s']:,} records/s | {settle['ratio_vs_raw_consume_produce']}x |
+| Authenticated read (procurement `GET /v1/items/{{code}}`: JWT + PostgreSQL), 16 in flight | {http['ours_per_s']:,} req/s | bare FastAPI endpoint {http['anchor_bare_fastapi_per_s']:,} req/s | {http['ratio_vs_bare_fastapi']}x |
 | Referral request routed over {routing['hospitals']} hospitals (HTTP, incl. create + offer + outbox) | p50 {routing['p50_ms']} ms, p99 {routing['p99_ms']} ms | raw asyncpg candidate query p50 {routing['anchor_raw_query_p50_ms']} ms | {routing['ratio_p50_vs_raw_query']}x |
 
 Single process, one core's worth of Python; Kafka and PostgreSQL share the same 2-CPU machine.
