@@ -110,6 +110,15 @@ async def test_a_completed_referral_settles_itself_and_the_regulator_feed_carrie
                              json={"reason": "nope"})).status_code == 403
         own = (await c.get("/ledger/entries", headers=_auth(dev_keys, ["hospital"], "H002"))).json()
         assert [e["reference"] for e in own] == ["referral:R-1:H002/O1"]
+        # a second referral of the same patient covers the same stays: they are not paid twice
+        second = rf.ReferralCompleted(
+            referral=rf.ReferralRef(referral_id="R-2", patient_id="AP-1", origin_hospital="H002", direction="up"),
+            receiving_hospital="H001", requested_at=proto_time(now - timedelta(days=1)),
+            occurred_at=proto_time(now + timedelta(minutes=5)))
+        await _send(kafka_bootstrap, ref_topic, [("R-2", second)])
+        await eventually(lambda: _episode_recorded(cs, "R-2"))
+        entries = (await c.get("/ledger/entries", headers=regulator)).json()
+        assert len([e for e in entries if e["kind"] == "referral_settlement"]) == 2
 
     feed = await read_all(kafka_bootstrap, cs.topic("alliance.cost_sharing.v1"), expected=6, timeout=30)
     types = [json.loads(r.value)["type"].rsplit(".", 1)[1] for r in feed]
@@ -117,6 +126,13 @@ async def test_a_completed_referral_settles_itself_and_the_regulator_feed_carrie
     assert types.count("SettlementStatementIssued") >= 2 and "CaseGrouped" in types
     posted = [json.loads(r.value)["data"] for r in feed if r.value and b"SettlementEntryPosted" in r.value]
     assert posted[1]["prevHash"] == posted[0]["hash"]          # the feed carries the chain, in order
+
+
+async def _episode_recorded(rt, referral_id: str):
+    async with rt.engine.connect() as conn:
+        found = (await conn.execute(text("SELECT 1 FROM referral_episodes WHERE referral_id = :r"),
+                                    {"r": referral_id})).first()
+    return found
 
 
 async def _verified(c: httpx.AsyncClient, headers: dict):

@@ -238,3 +238,12 @@ cost_warnings = Table(
     Column("note", Text),
     UniqueConstraint("hospital_id", "period", "indicator", name="uq_cost_warnings_once"),
 )
+
+# An encounter's costs are settled once, by the first completed referral whose episode covers it.
+settled_encounters = Table(
+    "settled_encounters",
+    metadata,
+    Column("encounter_id", Text, primary_key=True),
+    Column("referral_id", Text, nullable=False),
+    Column("settled_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)

@@ -516,8 +516,9 @@ def router(runtime: Runtime) -> APIRouter:
     # --- indicators, warnings, scorecard ----------------------------------------------------------
 
     async def indicators_for(conn, period: str):
-        regions = dict((await conn.execute(select(member_hospitals.c.hospital_id,
-                                                  member_hospitals.c.region_code))).all())
+        # the region is the prefecture (first 4 digits of the administrative division code), e.g. 3301 Hangzhou
+        regions = {h: (code or "")[:4] for h, code in (await conn.execute(
+            select(member_hospitals.c.hospital_id, member_hospitals.c.region_code))).all()}
         rows = (await conn.execute(select(encounters).where(
             encounters.c.period.in_([period, _prev_period(period)])))).all()
         visits = [Visit(r.hospital_id, regions.get(r.hospital_id) or "unassigned", r.period, r.patient_class, r.total_fen,
@@ -643,6 +644,11 @@ def router(runtime: Runtime) -> APIRouter:
             values["cost_growth"] = sum(growths, Decimal(0)) / len(growths) if growths else None
             idx = [i.cost_index for i in inds if i.cost_index is not None]
             values["cost_index"] = sum(idx, Decimal(0)) / len(idx) if idx else None
+        joint = select(func.count()).select_from(joint_services).where(joint_services.c.period == period)
+        if hospital_id:
+            joint = joint.where(joint_services.c.shares.has_key(hospital_id))
+        async with runtime.engine.connect() as conn:
+            values["joint_services"] = Decimal((await conn.execute(joint)).scalar() or 0)
         answered = [w for w in ws if w.answered_at is not None]
         if ws:
             values["warning_answer_on_time"] = Decimal(sum(1 for w in answered if not w.answered_late)) / len(ws)

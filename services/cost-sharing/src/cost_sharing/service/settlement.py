@@ -25,7 +25,7 @@ from alliance_messaging import CloudEvent, Handler, PoisonMessage, event_type, p
 from alliance_service import EventSink, Runtime
 
 from ..adapters import ledger_store
-from ..adapters.orm import drg_cases, drg_tables, encounters, referral_episodes
+from ..adapters.orm import drg_cases, drg_tables, encounters, referral_episodes, settled_encounters
 from ..domain import drg
 from ..domain.ledger import EntryDraft, Leg, period_of
 from ..domain.settlement import EncounterCost, ReferralFacts, ReferralPolicy, settle_referral
@@ -58,12 +58,23 @@ def _facts(row) -> ReferralFacts:
 
 
 async def settle_episode(sink, episode, costs: list[EncounterCost], now: datetime) -> int:
-    """Post each encounter of the episode once (reference per encounter); returns fen newly settled."""
+    """Post each encounter of the episode once, and each encounter only once across referrals; fen settled."""
     drafts = []
     for cost in costs:
         for draft in settle_referral(_facts(episode), [cost], POLICY).entries:
-            drafts.append(dataclasses.replace(draft, reference=f"referral:{episode.referral_id}:{cost.encounter_id}"))
-    posted = await ledger_store.post_entries(sink, drafts, now)
+            drafts.append((cost.encounter_id,
+                           dataclasses.replace(draft, reference=f"referral:{episode.referral_id}:{cost.encounter_id}")))
+    if not drafts:
+        return 0
+    claimed = set((await sink.conn.execute(
+        pg_insert(settled_encounters).values([{"encounter_id": e, "referral_id": episode.referral_id}
+                                              for e in dict.fromkeys(e for e, _ in drafts)])
+        .on_conflict_do_nothing().returning(settled_encounters.c.encounter_id))).scalars())
+    # a replay of the same referral finds its encounters claimed by itself: post_entries skips their references
+    mine = set((await sink.conn.execute(select(settled_encounters.c.encounter_id).where(
+        settled_encounters.c.referral_id == episode.referral_id,
+        settled_encounters.c.encounter_id.in_([e for e, _ in drafts])))).scalars())
+    posted = await ledger_store.post_entries(sink, [d for e, d in drafts if e in claimed | mine], now)
     return sum(leg.credit_fen for e in posted for leg in e.legs)
 
 

@@ -294,6 +294,8 @@ async def _pick_contract(conn: AsyncConnection, hospital_id: str, item_code: str
                                .order_by(contracts.c.created_at.desc(), contracts.c.contract_id))).mappings().all()
     if supplier_id:
         rows = [r for r in rows if r["supplier_id"] == supplier_id]
+    if rows:   # the latest round's contracts supersede earlier rounds' for new orders
+        rows = [r for r in rows if r["round_id"] == rows[0]["round_id"]]
     if not rows:
         raise Refused(422, "no-contract", f"no agreed price for item {item_code}"
                       + (f" from supplier {supplier_id}" if supplier_id else ""), "lines")
