@@ -1,14 +1,28 @@
-"""The demo scenario: register the sample alliance as an administrator, then watch it reach every service."""
+"""The demo scenario: the whole alliance through its public interfaces (HTTP, MLLP, FHIR, gRPC).
+
+An administrator registers the sample alliance and every service learns it; clinical data arrives in HL7 v2 and
+FHIR; a referral goes from the county hospital's outpatient clinic to discharge at the tertiary hospital, reusing
+the county's results; the alliance buys consumables together; cost-sharing settles the episode by itself, shares
+common costs and joint revenue, nets the month, proves its ledger and raises a cost warning that is answered.
+A short report closes the run; every figure in it comes from the services' answers.
+
+Re-runnable: fixed things (catalog, DRG table, the month's pool) answer 409 and are read back; things that happen
+again (rounds, invoices, the referred patient, the consultation) get ids unique to the run."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
+import demo_episode
+import demo_procurement
+import demo_settlement
 import grpc
 import httpx
+from demo_common import PROGRESS, DemoFailure, Report, Tokens, step
 
 from alliance.data_exchange.v1 import facilities_pb2 as pb
 from alliance.data_exchange.v1 import facilities_pb2_grpc as pb_grpc
@@ -16,13 +30,10 @@ from alliance_auth.dev import DevKeys
 from alliance_auth.grpc import bearer_metadata
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = json.loads((ROOT / "scripts" / "sample_alliance.json").read_text())["hospitals"]
+ALLIANCE = json.loads((ROOT / "scripts" / "sample_alliance.json").read_text())
+SAMPLE = ALLIANCE["hospitals"]
 REGISTRY = "http://127.0.0.1:8081"
 READERS = {"referral": 8082, "procurement": 8083, "cost-sharing": 8084, "results-mutual-recognition": 8085}
-
-
-def step(text: str) -> None:
-    print(f"\n== {text}")
 
 
 async def main() -> int:
@@ -67,13 +78,23 @@ async def main() -> int:
             print(f"  tertiary: {h.hospital_id} {h.name} ({h.total_beds} beds, specialties {', '.join(h.specialties)})")
 
         await clinical_flow(http, keys)
-        await referral_and_reuse(http, keys)
+
+        run_tag = datetime.now(UTC).strftime("%y%m%d%H%M%S")
+        tokens, report = Tokens(keys), Report()
+        try:
+            episode = await demo_episode.referral_episode(http, tokens, ALLIANCE, run_tag, report)
+            await demo_procurement.run(http, tokens, ALLIANCE, run_tag, report)
+            await demo_settlement.run(http, tokens, ALLIANCE, run_tag, episode, report)
+        except DemoFailure as exc:
+            print(f"\nDEMO STOPPED: {exc}")
+            return 1
 
         step("Where to go next")
         for name, port in {"data-exchange": 8081, **READERS}.items():
             print(f"  {name:28} http://127.0.0.1:{port}/docs")
         print("  tokens: .venv/bin/alliance-token issue --dir .local/keys --sub me --role alliance_admin")
         print("  stop everything: make down")
+        report.print(PROGRESS.elapsed())
         return 0 if ok else 1
 
 
@@ -138,89 +159,6 @@ async def clinical_flow(http: httpx.AsyncClient, keys: DevKeys) -> None:
         created = await fhir.post(f"{REGISTRY}/fhir/Observation", json=obs)
         found_obs = (await fhir.get(f"{REGISTRY}/fhir/Observation", params={"code": "HGB"})).json()
     print(f"  POST Observation -> {created.status_code}; search code=HGB -> {found_obs['total']} result(s)")
-
-
-async def referral_and_reuse(http: httpx.AsyncClient, keys: DevKeys) -> None:
-    from datetime import UTC, datetime, timedelta, timezone
-
-    from referral.adapters.store import rule_to_json
-    from referral.domain.rules import sample_rules
-
-    referral, rmr = "http://127.0.0.1:8082/v1", "http://127.0.0.1:8085/v1"
-    h001 = {"Authorization": f"Bearer {keys.issue('his-h001', hospital_id='H001', roles=['hospital'], ttl=300)}"}
-    h002 = {"Authorization": f"Bearer {keys.issue('his-h002', hospital_id='H002', roles=['hospital'], ttl=300)}"}
-    qc = {"Authorization": f"Bearer {keys.issue('qc-centre', roles=['qc_center'], ttl=300)}"}
-    now = datetime.now(UTC)
-    start = now + timedelta(seconds=1)
-
-    step("Administrators publish referral rules (SAMPLE, not clinical guidance) and the recognition catalog; "
-         "the QC centre records external quality assessment; the tertiary hospital publishes its beds")
-    r = await http.post(f"{referral}/rules/versions", json={
-        "effective_from": start.isoformat(), "rules": [rule_to_json(x) for x in sample_rules().rules]})
-    print(f"  referral rules version {r.json().get('version')}")
-    r = await http.post(f"{rmr}/catalog/versions", json={"effective_from": start.isoformat(), "items": [
-        {"item_code": "LAB-WBC", "name": "白细胞计数", "category": "laboratory", "validity_days": 7},
-        {"item_code": "LAB-HGB", "name": "血红蛋白", "category": "laboratory", "validity_days": 7}]})
-    print(f"  recognition catalog version {r.json().get('version')}")
-    for item in ("LAB-WBC", "LAB-HGB"):
-        await http.post(f"{rmr}/qc/eligibility", headers=qc, json={
-            "lab_id": "H002", "item_code": item, "status": "passed", "reference": "EQA-2026-Q4",
-            "effective_from": (now - timedelta(days=1)).isoformat()})
-    await http.put(f"{rmr}/prices/H001", json={"effective_from": (now - timedelta(days=1)).isoformat(), "items": [
-        {"item_code": "LAB-WBC", "price_fen": 2500}, {"item_code": "LAB-HGB", "price_fen": 1500}]})
-    await http.put(f"{referral}/beds/H001/cardiology", headers=h001, json={"available": 14, "total": 60})
-    await asyncio.sleep(2.1)
-
-    step("The county hospital tests the patient today, then refers them up with an acute MI")
-    taken = datetime.now(UTC).astimezone(timezone(timedelta(hours=8))).strftime("%Y%m%d%H%M%S+0800")
-    control = f"DEMO-ORU-{int(now.timestamp())}"
-    ack = await mllp_send(ORU.replace("DEMO-ORU-1", control).replace("RPT-9001", f"RPT-{control}")
-                          .replace("20261120080000+0800", taken).encode("gb18030"))
-    print(f"  ORU^R01 {control} -> MSA {ack['code']}")
-    async with grpc.aio.insecure_channel("127.0.0.1:9081") as channel:
-        from alliance.data_exchange.v1 import clinical_pb2, clinical_pb2_grpc
-
-        found = await clinical_pb2_grpc.PatientIndexStub(channel).ResolvePatient(
-            clinical_pb2.ResolvePatientRequest(mrn=clinical_pb2.HospitalMrn(hospital_id="H002", mrn="MRN-77")),
-            metadata=bearer_metadata(h002["Authorization"][7:]))
-    r = await http.post(f"{referral}/referrals", headers=h002, json={
-        "patient_id": found.patient_id, "diagnosis_code": "I21.000", "severity": "severe"})
-    body = r.json()
-    routing = body["routing"]
-    print(f"  rule {routing.get('rule_id')} (version {routing.get('rule_version')}): {routing.get('rule')}")
-    for c in routing["ranked"]:
-        print(f"  -> {c['hospital_id']} score {c['score']}: {'; '.join(c['reasons'])}")
-    if body.get("referral") is None:
-        print(f"  not routed: {routing.get('reason_if_none')}")
-        return
-    referral_id = body["referral"]["referral_id"]
-    r = await http.post(f"{referral}/referrals/{referral_id}/accept", headers=h001)
-    print(f"  H001 accepts {referral_id} -> {r.json().get('status')}")
-    for _ in range(20):   # the acceptance reaches data-exchange and results-mutual-recognition as an event
-        packet = await http.get(f"{referral}/referrals/{referral_id}/handoff", headers=h001)
-        if packet.status_code == 200:
-            p = packet.json()
-            print(f"  handoff packet: {p['patient']['name']} ({p['patient']['sex']}, {p['patient']['birth_date']}, "
-                  f"ID {p['patient']['national_id_masked']}), {len(p['recognisable_results'])} reusable result(s)")
-            break
-        await asyncio.sleep(0.3)
-
-    step("At admission the tertiary hospital asks which tests it need not repeat, and reuses them")
-    await asyncio.sleep(1.0)   # events: results and the acceptance reach results-mutual-recognition
-    r = await http.post(f"{rmr}/recognition/checks", headers=h001, json={
-        "mrn": "ZY-5001", "item_codes": ["LAB-WBC", "LAB-HGB", "IMG-CT-CHEST"]})
-    check = r.json()
-    saved = 0
-    for item in check.get("items", []):
-        if item["recognised"]:
-            result = item["recognised"][0]
-            choice = await http.post(f"{rmr}/recognition/checks/{check['check_id']}/choices", headers=h001, json={
-                "item_code": item["item_code"], "kind": "reuse", "result_id": result["result_id"]})
-            saved += choice.json().get("saving_fen", 0)
-            print(f"  {item['item_code']}: reuse {result['result_id']} ({result['value']} {result['unit']})")
-        else:
-            print(f"  {item['item_code']}: {item['reason']} — {item['explanation']}")
-    print(f"  saved {saved / 100:.2f} yuan for the patient (RecognitionDecided events carry the figure)")
 
 
 if __name__ == "__main__":
