@@ -33,17 +33,14 @@ from cost_sharing.domain.money import (
     to_fraction,
 )
 
+from .errors import DomainError
+
 ROLES = ("expert", "site")
 FACTORS = ("resources", "difficulty", "satisfaction")
 
 
-class AllocationError(ValueError):
+class AllocationError(DomainError):
     """An allocation or a split cannot be made as asked; names the offending field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)

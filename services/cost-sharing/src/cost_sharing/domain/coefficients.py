@@ -26,16 +26,13 @@ from types import MappingProxyType
 
 from cost_sharing.domain.money import MoneyError, quantize_fraction, to_fraction
 
+from .errors import DomainError
+
 PLACES = 6
 
 
-class FormulaError(ValueError):
+class FormulaError(DomainError):
     """A formula or a hospital's inputs are invalid; names the offending field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
+from .errors import DomainError
+
 SAMPLE_RULES_PATH = Path(__file__).with_name("sample_drg_rules.json")
 
 Layer = Literal["base", "hospital", "exception"]
@@ -68,13 +70,8 @@ DEFAULT_PAYER = "default"
 # --------------------------------------------------------------------------- errors
 
 
-class DrgError(ValueError):
+class DrgError(DomainError):
     """A DRG input is invalid; names the offending field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 class RuleTableError(DrgError):

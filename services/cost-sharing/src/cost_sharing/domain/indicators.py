@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Literal
 
+from .errors import DomainError
+
 PERIOD = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 
 GrowthLevel = Literal["green", "yellow", "red"]
@@ -37,13 +39,8 @@ COST_INDEX_YELLOW_BAND = (Decimal("0.7"), Decimal("1.3"))
 _PLACES = Decimal("0.0001")
 
 
-class IndicatorError(ValueError):
+class IndicatorError(DomainError):
     """An indicator input is invalid; names the offending field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 def _check_period(value: object, name: str) -> str:

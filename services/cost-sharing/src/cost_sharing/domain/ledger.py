@@ -66,19 +66,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from .errors import DomainError
+
 GENESIS = "0" * 64
 ACCOUNTING_TZ = timezone(timedelta(hours=8), "CST")
 PERIOD = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 HASH = re.compile(r"^[0-9a-f]{64}$")
 
 
-class LedgerError(ValueError):
+class LedgerError(DomainError):
     """A draft, an entry, a key or a checkpoint is invalid; names the offending field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)

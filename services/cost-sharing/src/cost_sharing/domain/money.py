@@ -19,14 +19,11 @@ from collections.abc import Mapping
 from decimal import Decimal
 from fractions import Fraction
 
+from .errors import DomainError
 
-class MoneyError(ValueError):
+
+class MoneyError(DomainError):
     """An amount or a weight is unusable; names the offending field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 def require_fen(value: object, field: str, *, minimum: int | None = None) -> int:

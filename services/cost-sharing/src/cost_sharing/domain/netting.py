@@ -25,16 +25,13 @@ import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from .errors import DomainError
+
 EXACT_LIMIT = 16
 
 
-class NettingError(ValueError):
+class NettingError(DomainError):
     """Balances or obligations cannot be netted; names the offending field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)

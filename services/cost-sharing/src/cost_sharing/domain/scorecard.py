@@ -21,6 +21,8 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 from types import MappingProxyType
 from typing import Literal, NamedTuple
 
+from .errors import DomainError
+
 Direction = Literal["lower_is_better", "higher_is_better"]
 
 PERSPECTIVES: tuple[str, ...] = ("financial", "patient", "process", "learning")
@@ -34,13 +36,8 @@ _HUNDRED = Decimal(100)
 _SCORE_PLACES = Decimal("0.01")
 
 
-class ScorecardError(ValueError):
+class ScorecardError(DomainError):
     """A measure or weight set is invalid; names the offending field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 def _decimal(value: object, name: str) -> Decimal:

@@ -35,18 +35,15 @@ from typing import Literal
 from cost_sharing.domain.ledger import EntryDraft, Leg, period_of
 from cost_sharing.domain.money import format_fen, round_half_up
 
+from .errors import DomainError
+
 PATIENT_CLASSES = {"I": "inpatient", "O": "outpatient", "E": "emergency"}
 COPAY_ACCOUNT = "patients:copay"
 KIND = "referral_settlement"
 
 
-class SettlementError(ValueError):
+class SettlementError(DomainError):
     """Referral facts, encounter costs or the policy are invalid; names the offending field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from .errors import DomainError
 from .indicators import Breach
 
 ANSWER_WORKING_DAYS = 3
@@ -34,13 +35,8 @@ class WarningState(StrEnum):
     CLOSED = "closed"
 
 
-class WarningError(ValueError):
+class WarningError(DomainError):
     """A warning command is invalid or not allowed now; names the offending field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 def _is_working_day(day: date, holidays: frozenset[date], extra_workdays: frozenset[date]) -> bool:

@@ -47,6 +47,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
 
+from .errors import DomainError
 from .money import divide_rounded, exact, fen_to_yuan, line_total_fen, ratio, to_fen
 
 PRICE_SCALE = 10_000  # unit prices have at most 4 decimal places; costs are searched in 0.0001 yuan
@@ -80,22 +81,12 @@ class Bid:
     submitted_at: datetime
 
 
-class BidError(ValueError):
+class BidError(DomainError):
     """A bid is invalid; names the offending field."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
-
-class AwardError(ValueError):
+class AwardError(DomainError):
     """An award request (volume, max_suppliers, commitments) is invalid; names the field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 def _is_int(value: object) -> bool:

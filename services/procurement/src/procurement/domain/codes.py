@@ -29,6 +29,7 @@ from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from .errors import DomainError
 from .prices import NormalisationError, canonical_unit, is_pack_unit
 
 MAX_TEXT = 200
@@ -39,13 +40,8 @@ MAPPING_COLUMNS = ("local_code", "unified_code", "local_name", "udi_di")
 _ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
 
-class CodeError(ValueError):
+class CodeError(DomainError):
     """A code or catalog value is invalid; names the offending field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 def _is_digits(s: str) -> bool:

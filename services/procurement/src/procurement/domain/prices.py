@@ -31,6 +31,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
+from .errors import DomainError
 from .money import divide_rounded, exact, line_total_fen, ratio, to_fen
 
 # canonical unit -> (dimension, size in the dimension's smallest unit)
@@ -74,13 +75,8 @@ SYNONYMS: dict[str, str] = {
 }
 
 
-class NormalisationError(ValueError):
+class NormalisationError(DomainError):
     """A price report cannot be normalised to the base unit; names the offending field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 def canonical_unit(raw: str, field: str = "unit") -> str:

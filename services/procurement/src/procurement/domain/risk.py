@@ -19,16 +19,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
+from .errors import DomainError
 from .money import UNIT_PRICE_QUANTUM, exact, multiply_rounded, ratio, round_half_up
 
 
-class AdjustmentError(ValueError):
+class AdjustmentError(DomainError):
     """A price adjustment or cost attribution is invalid; names the offending field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 class RetroactiveAdjustment(AdjustmentError):
