@@ -2,7 +2,8 @@
 
 Ours: procurement `GET /v1/items/{code}` (JWT verified against the JWKS, one PostgreSQL read, JSON out),
 served by the service's own uvicorn. Anchor: a bare FastAPI app returning a constant JSON object from
-uvicorn in the same process. Both are driven by one keep-alive httpx client, 16 requests in flight.
+uvicorn in the same process. Both are driven by bench/http_load.py in its own process, 8 keep-alive
+connections.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import argparse
 import asyncio
 import json
 import os
-import time
+import sys
 import uuid
 from pathlib import Path
 
@@ -27,19 +28,15 @@ from procurement.bootstrap import SPEC
 CODE = "1401010000010001"
 
 
-async def _rate(url: str, headers: dict, requests: int, concurrency: int = 16) -> float:
-    async with httpx.AsyncClient(headers=headers, limits=httpx.Limits(max_keepalive_connections=concurrency)) as c:
-        for _ in range(50):
-            (await c.get(url)).raise_for_status()
-        queue = iter(range(requests))
-
-        async def worker():
-            for _ in queue:
-                (await c.get(url)).raise_for_status()
-
-        t0 = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return requests / (time.perf_counter() - t0)
+async def _rate(url: str, token: str | None, requests: int, concurrency: int = 8) -> float:
+    """Requests per second from a load client in its own process (so client and server use separate cores)."""
+    args = [sys.executable, str(Path(__file__).with_name("http_load.py")), url, "--requests", str(requests),
+            "--concurrency", str(concurrency)] + (["--token", token] if token else [])
+    proc = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE)
+    out, _ = await proc.communicate()
+    if proc.returncode:
+        raise SystemExit(f"load client failed for {url}")
+    return json.loads(out)["per_s"]
 
 
 async def run(requests: int) -> dict:
@@ -71,8 +68,8 @@ async def run(requests: int) -> dict:
             (await c.post(f"http://127.0.0.1:{rt.http_port}/v1/items", json={
                 "code": CODE, "name": "冠脉支架", "specification": "3.0x18mm", "manufacturer": "示例",
                 "base_unit": "each"})).raise_for_status()
-        anchor = await _rate(f"http://127.0.0.1:{bare_port}/v1/items/{CODE}", {}, requests)
-        ours = await _rate(f"http://127.0.0.1:{rt.http_port}/v1/items/{CODE}", admin, requests)
+        anchor = await _rate(f"http://127.0.0.1:{bare_port}/v1/items/{CODE}", None, requests)
+        ours = await _rate(f"http://127.0.0.1:{rt.http_port}/v1/items/{CODE}", admin["Authorization"][7:], requests)
     finally:
         server.should_exit = True
         await task
