@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import demo_episode
+import demo_population
 import demo_procurement
 import demo_settlement
 import grpc
@@ -83,6 +84,7 @@ async def main() -> int:
         tokens, report = Tokens(keys), Report()
         try:
             episode = await demo_episode.referral_episode(http, tokens, ALLIANCE, run_tag, report)
+            await demo_population.run(http, tokens, ALLIANCE, report)
             await demo_procurement.run(http, tokens, ALLIANCE, run_tag, report)
             await demo_settlement.run(http, tokens, ALLIANCE, run_tag, episode, report)
         except DemoFailure as exc:

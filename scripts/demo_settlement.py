@@ -212,7 +212,11 @@ async def run(http: httpx.AsyncClient, tokens: Tokens, sample: dict, run_tag: st
     for w in board:
         say(f"{w['warning_id']} {w['hospital_id']} {w['level']} {w['indicator']}: {w['message']} [{w['state']}]")
     answered = 0
+    open_ones = [w for w in board if w["state"] in ("raised", "answered")]
+    target = next((w for w in open_ones if w["hospital_id"] == hospital), open_ones[0] if open_ones else None)
     for w in board:
+        if target is None or w["warning_id"] != target["warning_id"]:   # the others stay on the board
+            continue
         hospital_headers = tokens.hospital(w["hospital_id"])
         if w["state"] == "raised":
             a = (await call(http, "POST", f"{C}/warnings/{w['warning_id']}/answer", headers=hospital_headers,

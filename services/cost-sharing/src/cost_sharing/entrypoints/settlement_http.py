@@ -515,7 +515,8 @@ def router(runtime: Runtime) -> APIRouter:
 
     # --- indicators, warnings, scorecard ----------------------------------------------------------
 
-    async def indicators_for(conn, period: str):
+    async def indicators_for(conn, period: str, patient_class: str = "O"):
+        """Per-visit figures of one patient class (outpatient visits by default; inpatient costs per case apart)."""
         # the region is the prefecture (first 4 digits of the administrative division code), e.g. 3301 Hangzhou
         regions = {h: (code or "")[:4] for h, code in (await conn.execute(
             select(member_hospitals.c.hospital_id, member_hospitals.c.region_code))).all()}
@@ -523,21 +524,24 @@ def router(runtime: Runtime) -> APIRouter:
             encounters.c.period.in_([period, _prev_period(period)])))).all()
         visits = [Visit(r.hospital_id, regions.get(r.hospital_id) or "unassigned", r.period, r.patient_class, r.total_fen,
                         r.drugs_fen, r.consumables_fen) for r in rows]
-        return compute_indicators(visits, period, _prev_period(period))
+        return compute_indicators(visits, period, _prev_period(period), patient_class=patient_class)
 
     def visible(principal: Principal, hospital_id: str) -> bool:
         return principal.has_role(*Roles.CROSS_HOSPITAL) or principal.hospital_id == hospital_id
 
     @r.get("/indicators", tags=["indicators"],
-           summary="Per-visit cost and growth, drug and consumable shares, cost index vs the regional average")
-    async def indicators(period: Period, principal: CurrentPrincipal) -> list[dict]:
+           summary="Per-visit cost and growth, drug and consumable shares, cost index vs the regional average "
+                   "(outpatient visits by default; patient_class=I for inpatient cost per case)")
+    async def indicators(period: Period, principal: CurrentPrincipal,
+                         patient_class: Literal["O", "I", "E"] = "O") -> list[dict]:
         async with runtime.engine.connect() as conn:
-            out = await indicators_for(conn, period)
+            out = await indicators_for(conn, period, patient_class)
         return [{k: (str(v) if isinstance(v, Decimal) else v) for k, v in dataclasses.asdict(i).items()}
                 for i in out if visible(principal, i.hospital_id)]
 
     @r.post("/indicators/{period}/evaluate", tags=["warnings"],
-            summary="Raise warnings for breaches (growth > 8% yellow, > 10% red; cost index outside 0.8–1.2)")
+            summary="Raise warnings for breaches of outpatient per-visit cost (growth > 8% yellow, > 10% red; "
+                    "cost index outside 0.8–1.2)")
     async def evaluate(period: Period, _: Admin) -> dict:
         now = datetime.now(UTC)
         uow = runtime.uow()
