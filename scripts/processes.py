@@ -35,7 +35,9 @@ def infra_env() -> dict[str, str]:
 
 
 PEERS = {"results-mutual-recognition": {"RESULTS_MUTUAL_RECOGNITION_DATA_EXCHANGE_GRPC": "127.0.0.1:9081"},
-         "referral": {"REFERRAL_DATA_EXCHANGE_GRPC": "127.0.0.1:9081", "REFERRAL_RECOGNITION_GRPC": "127.0.0.1:9085"}}
+         "referral": {"REFERRAL_DATA_EXCHANGE_GRPC": "127.0.0.1:9081", "REFERRAL_RECOGNITION_GRPC": "127.0.0.1:9085"},
+         # one checkpoint key across restarts, so a regulator can pin its public key
+         "cost-sharing": {"COST_SHARING_LEDGER_SIGNING_KEY_FILE": str(KEYS / "ledger-signing-key.pem")}}
 
 
 def service_env(name: str) -> dict[str, str]:
