@@ -1,7 +1,7 @@
 """The fault suite: the alliance keeps its books straight while its parts crash.
 
 All five services run as real OS processes on the real broker and database. While patients are
-admitted (HL7 over MLLP) and referred up and completed (HTTP), every service is killed with SIGKILL once
+admitted and discharged (HL7 over MLLP, with their charges) and referred up and completed (HTTP), every service is killed with SIGKILL once
 and restarted, the broker is restarted, the database is restarted, and duplicate and poison events are
 injected. Then: every acknowledged input is accounted for, nothing is applied twice, the ledger balances
 to the fen and its hash chain verifies, and no patient name, ID number or phone number is in any log.
@@ -19,7 +19,8 @@ import sys
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -28,7 +29,7 @@ from aiokafka import AIOKafkaProducer
 
 from alliance.data_exchange.v1 import clinical_pb2 as dx
 from alliance.referral.v1 import referral_pb2 as rf
-from alliance_messaging import event_from_proto, proto_time
+from alliance_messaging import event_from_proto
 from alliance_service import upgrade
 from alliance_testing.helpers import read_all
 from data_exchange.entrypoints.mllp import send as mllp_send
@@ -41,6 +42,7 @@ BIN = Path(sys.executable).parent
 SERVICES = {"data-exchange": "DATA_EXCHANGE_", "referral": "REFERRAL_", "procurement": "PROCUREMENT_",
             "cost-sharing": "COST_SHARING_", "results-mutual-recognition": "RESULTS_MUTUAL_RECOGNITION_"}
 PATIENTS = 12
+CHINA = timezone(timedelta(hours=8))
 # Synthetic identities, and the check digits of GB 11643 made valid so data-exchange accepts them.
 NAMES = ["测试甲", "测试乙", "测试丙", "测试丁", "测试戊", "测试己", "测试庚", "测试辛", "测试壬", "测试癸",
          "测试子", "测试丑"]
@@ -107,6 +109,7 @@ class Alliance:
     prefix: str
     mllp_port: int
     dev_keys: object
+    registry_grpc: int
     acknowledged_admissions: list[str] = field(default_factory=list)
     completed: list[str] = field(default_factory=list)
     costs: Counter = field(default_factory=Counter)
@@ -165,7 +168,7 @@ async def alliance(databases, kafka_bootstrap, dev_keys, tmp_path):
         s.start()
     try:
         await asyncio.gather(*(s.ready() for s in services.values()))
-        yield Alliance(services, prefix, mllp, dev_keys)
+        yield Alliance(services, prefix, mllp, dev_keys, grpc_ports["data-exchange"])
     finally:
         for s in services.values():
             s.stop()
@@ -211,24 +214,79 @@ async def _admit(a: Alliance, n: int) -> str:
     raise AssertionError(f"admission {n} never acknowledged")
 
 
-async def _refer_and_complete(a: Alliance, kafka: str, n: int, now: datetime) -> None:
-    patient = f"AP-FS-{n:03d}"
-    origin_cost, stay_cost = 20_000 + n, 1_200_000 + 7 * n
-    discharges = [
-        dx.EncounterDischarged(encounter_id=f"H002/FO{n}", patient_id=patient, hospital_id="H002", patient_class="O",
-                               department=dx.CodedValue(code="gp"), discharged_at=proto_time(now - timedelta(days=2)),
-                               diagnoses=[dx.Diagnosis(code=dx.CodedValue(code="I21.900"), principal=True)],
-                               total_cost_fen=origin_cost),
-        dx.EncounterDischarged(encounter_id=f"H001/FI{n}", patient_id=patient, hospital_id="H001", patient_class="I",
-                               department=dx.CodedValue(code="cardiology"),
-                               admitted_at=proto_time(now - timedelta(days=1)), discharged_at=proto_time(now),
-                               length_of_stay_days=1,
-                               diagnoses=[dx.Diagnosis(code=dx.CodedValue(code="I21.900"), principal=True)],
-                               procedures=[dx.Procedure(code=dx.CodedValue(code="36.06"))],
-                               total_cost_fen=stay_cost)]
-    # data-exchange's stream of discharges (its HL7 → event path has its own suite); every 3rd twice
-    records = [(patient, event_from_proto(m, source="/faults", subject=patient).to_json_bytes()) for m in discharges]
-    await _produce(kafka, a.prefix + "alliance.data_exchange.v1", records + (records if n % 3 == 0 else []))
+def _segment(name: str, fields: dict[int, str]) -> str:
+    return "|".join([name, *(fields.get(i, "") for i in range(1, max(fields) + 1))])
+
+
+def _hl7_time(at: datetime) -> str:
+    return at.astimezone(CHINA).strftime("%Y%m%d%H%M%S+0800")
+
+
+def _a03(n: int, hospital: str, mrn: str, patient_class: str, department: str, visit: str,
+         admitted: datetime, discharged: datetime, charges: list[tuple[str, str]],
+         procedures: tuple[str, ...] = ()) -> bytes:
+    """A discharge with its charges (FT1: local charge code, amount in yuan), as a member HIS sends it."""
+    lines = [f"MSH|^~\\&|HIS|{hospital}|ALLIANCE|ALLIANCE|{_hl7_time(discharged)}||ADT^A03^ADT_A03|{visit}|P|2.5.1"
+             "|||AL|NE||UNICODE UTF-8",
+             f"EVN|A03|{_hl7_time(discharged)}",
+             f"PID|1||{mrn}^^^{hospital}^MR~{_national_id(n)}^^^CHN^NNCHN||{NAMES[n]}||19650312|M|||||1390000{n:04d}",
+             _segment("PV1", {1: "1", 2: patient_class, 3: f"{department}^^^{hospital}", 19: visit,
+                              44: _hl7_time(admitted), 45: _hl7_time(discharged)}),
+             _segment("DG1", {1: "1", 3: "I21.900^急性心肌梗死^ICD-10", 6: "F", 15: "1"})]
+    lines += [_segment("PR1", {1: str(i), 3: f"{code}^手术^ICD-9-CM-3", 5: _hl7_time(admitted)})
+              for i, code in enumerate(procedures, 1)]
+    lines += [_segment("FT1", {1: str(i), 4: f"{discharged.astimezone(CHINA):%Y%m%d}", 6: "CG",
+                               7: f"{code}^费用^LOCAL", 10: "1", 11: amount})
+              for i, (code, amount) in enumerate(charges, 1)]
+    return ("\r".join(lines) + "\r").encode()
+
+
+async def _send_acknowledged(a: Alliance, message: bytes, what: str) -> None:
+    """Send over MLLP until acknowledged AA (a resend carries the same MSH-10: applied once)."""
+    for _ in range(240):
+        try:
+            ack = ack_fields(await mllp_send("127.0.0.1", a.mllp_port, message, timeout=10))
+            assert ack["code"] == "AA", (what, ack)
+            return
+        except (OSError, TimeoutError):
+            await asyncio.sleep(0.5)
+    raise AssertionError(f"{what} never acknowledged")
+
+
+async def _alliance_id(a: Alliance, n: int) -> str:
+    """The alliance patient id of an admitted MRN, from data-exchange's PatientIndex (gRPC, audited)."""
+    import grpc
+
+    from alliance.data_exchange.v1 import clinical_pb2_grpc
+    from alliance_auth.grpc import bearer_metadata
+
+    token = a.token(["hospital"], "H002")["Authorization"][7:]
+    for _ in range(240):
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{a.registry_grpc}") as channel:
+                found = await clinical_pb2_grpc.PatientIndexStub(channel).ResolvePatient(
+                    dx.ResolvePatientRequest(mrn=dx.HospitalMrn(hospital_id="H002", mrn=f"FS-{n:03d}")),
+                    metadata=bearer_metadata(token), timeout=5)
+            if found.patient_id:
+                return found.patient_id
+        except grpc.aio.AioRpcError:
+            pass
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"patient {n} never resolved")
+
+
+async def _refer_and_complete(a: Alliance, n: int, now: datetime) -> None:
+    """The patient's outpatient visit at the county hospital and inpatient stay at the tertiary one arrive as
+    HL7 discharges; the county hospital refers up, the tertiary hospital completes."""
+    outpatient = [("110200001", "15.00"), ("XY0001", f"{60 + n}.{n:02d}")]
+    inpatient = [("110900001", "480.00"), ("330201001", "2350.00"), ("XY0100", f"{5000 + 7 * n}.00")]
+    await _send_acknowledged(a, _a03(n, "H002", f"FS-{n:03d}", "O", "NK", f"FO-{n:03d}",
+                                     now - timedelta(days=2, hours=1), now - timedelta(days=2), outpatient),
+                             f"outpatient discharge {n}")
+    await _send_acknowledged(a, _a03(n, "H001", f"FZ-{n:03d}", "I", "CARD", f"FI-{n:03d}",
+                                     now - timedelta(days=1), now - timedelta(minutes=5), inpatient, ("36.06",)),
+                             f"inpatient discharge {n}")
+    patient = await _alliance_id(a, n)
     h002, h001 = a.token(["hospital"], "H002"), a.token(["hospital"], "H001")
     created = await _call("POST", f"{a.url('referral')}/referrals", headers=h002,
                           json={"patient_id": patient, "diagnosis_code": "I21.000", "severity": "severe"})
@@ -236,8 +294,8 @@ async def _refer_and_complete(a: Alliance, kafka: str, n: int, now: datetime) ->
     for action, who in [("accept", h001), ("transfer", h002), ("arrive", h001), ("complete", h001)]:
         await _call("POST", f"{a.url('referral')}/referrals/{referral_id}/{action}", headers=who, json={})
     a.completed.append(referral_id)
-    a.costs["hospital:H002"] += origin_cost
-    a.costs["hospital:H001"] += stay_cost
+    a.costs["hospital:H002"] += sum(int(Decimal(x) * 100) for _, x in outpatient)
+    a.costs["hospital:H001"] += sum(int(Decimal(x) * 100) for _, x in inpatient)
 
 
 async def _eventually(probe, timeout: float = 120):
@@ -265,6 +323,13 @@ async def test_the_books_stay_straight_through_crashes_restarts_duplicates_and_p
     sample = (await _call("GET", f"{a.url('cost-sharing')}/drg/tables/sample", headers=admin)).json()
     await _call("POST", f"{a.url('cost-sharing')}/drg/tables", headers=admin,
                 json={"table": sample | {"effective_from": "2020-01-01"}})
+    maps = {"H001": [("110900001", "bed"), ("330201001", "consumables"), ("XY0100", "drugs")],
+            "H002": [("110200001", "treatment"), ("XY0001", "drugs")]}
+    for h, rows in maps.items():
+        csv = "kind,local_code,alliance_code,display\n" + "".join(f"charge,{c},{cat},费用\n" for c, cat in rows)
+        csv += "department,CARD,DEP-CARD,心内科\n" if h == "H001" else "department,NK,DEP-IM,内科\n"
+        await _call("POST", f"{a.url('data-exchange')}/code-maps/{h}/import", content=csv.encode(),
+                    headers=admin | {"Content-Type": "text/csv"})
     await _eventually(lambda: _has_members(a, 3))
     await _call("PUT", f"{a.url('referral')}/beds/H001/cardiology", headers=a.token(["hospital"], "H001"),
                 json={"available": 40, "total": 60})
@@ -287,7 +352,7 @@ async def test_the_books_stay_straight_through_crashes_restarts_duplicates_and_p
         if n in (2, 6):          # a resent message (same MSH-10) is acknowledged again, applied once
             await _admit(a, n)
             a.acknowledged_admissions.pop()
-        await _refer_and_complete(a, kafka_bootstrap, n, now)
+        await _refer_and_complete(a, n, now)
     # poison on two streams, and a completion replayed with its original event id
     poison = event_from_proto(rf.ReferralCompleted(referral=rf.ReferralRef(referral_id="R-POISON")),
                               source="/faults", subject="R-POISON").to_json_bytes()
@@ -298,6 +363,10 @@ async def test_the_books_stay_straight_through_crashes_restarts_duplicates_and_p
     replayed = [r for r in referral_feed if b"ReferralCompleted" in r.value and b"R-POISON" not in r.value][:3]
     await _produce(kafka_bootstrap, a.prefix + "alliance.referral.v1",
                    [(r.key.decode(), r.value) for r in replayed])
+    dx_feed = await read_all(kafka_bootstrap, a.prefix + "alliance.data_exchange.v1", expected=1, timeout=30)
+    discharged = [r for r in dx_feed if r.value and b"EncounterDischarged" in r.value][:4]
+    await _produce(kafka_bootstrap, a.prefix + "alliance.data_exchange.v1",
+                   [(r.key.decode(), r.value) for r in discharged])
 
     regulator = a.token(["regulator"])
     cs = a.url("cost-sharing")
