@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
 
 Handler = Callable[[AsyncConnection, CloudEvent], Awaitable[None]]
+# Applies a run of consecutive events of one type in one go (the fast path); the per-event Handler of the
+# same type stays the fallback that isolates a failing event (retries, then the DLQ).
+BatchHandler = Callable[[AsyncConnection, list[CloudEvent]], Awaitable[None]]
 
 
 class PoisonMessage(Exception):
@@ -70,6 +73,7 @@ class EventConsumer:
         group_id: str,
         topics: Sequence[str],
         handlers: Mapping[str, Handler],
+        batch_handlers: Mapping[str, BatchHandler] | None = None,
         max_attempts: int = 5,
         backoff_initial: float = 0.1,
         backoff_max: float = 5.0,
@@ -81,6 +85,7 @@ class EventConsumer:
         self._group_id = group_id
         self._topics = list(topics)
         self._handlers = dict(handlers)
+        self._batch_handlers = {t: h for t, h in (batch_handlers or {}).items() if t in self._handlers}
         self._max_attempts = max_attempts
         self._backoff_initial = backoff_initial
         self._backoff_max = backoff_max
@@ -161,16 +166,80 @@ class EventConsumer:
                     log.warning("kafka client stop failed", exc_info=True)
 
     async def _process_partition_batch(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
-        """One transaction for the batch; each record in its own savepoint."""
+        """One transaction for the batch; each record (or run of batch-handled records) in its own savepoint."""
         try:
             async with self._engine.begin() as conn:
-                for record in records:
-                    await self._process_record(conn, record)
+                i = 0
+                while i < len(records):
+                    run = self._batchable_run(records, i)
+                    if len(run) > 1:
+                        await self._process_run(conn, run)
+                        i += len(run)
+                    else:
+                        await self._process_record(conn, records[i])
+                        i += 1
         except Exception:
             # Nothing of this batch is committed: re-read it from the first record.
             if self._consumer is not None:
                 self._consumer.seek(tp, records[0].offset)
             raise
+
+    def _batchable_run(self, records: list[ConsumerRecord], start: int) -> list[tuple[ConsumerRecord, CloudEvent]]:
+        """The consecutive records from `start` whose type has a batch handler (partition order is kept)."""
+        run: list[tuple[ConsumerRecord, CloudEvent]] = []
+        for record in records[start:]:
+            try:
+                event = CloudEvent.from_json_bytes(record.value)
+            except InvalidEnvelope:
+                break
+            if event.type not in self._batch_handlers or (run and event.type != run[0][1].type):
+                break
+            run.append((record, event))
+        return run
+
+    async def _process_run(self, conn: AsyncConnection, run: list[tuple[ConsumerRecord, CloudEvent]]) -> None:
+        """Record the run's event ids and apply the new ones in one call; on failure, halve the run (down to
+        single events, which take the per-event path: retries, then the DLQ)."""
+        event_type = run[0][1].type
+        with tracer.start_as_current_span(
+            f"{run[0][0].topic} process batch", kind=trace.SpanKind.CONSUMER,
+            attributes={"messaging.system": "kafka", "messaging.destination.name": run[0][0].topic,
+                        "messaging.batch.message_count": len(run), "messaging.consumer.group.name": self._group_id,
+                        "cloudevents.event_type": event_type},
+        ):
+            try:
+                async with conn.begin_nested():
+                    inserted = await conn.execute(
+                        insert(self._processed)
+                        .values([{"consumer_group": self._group_id, "event_id": uuid.UUID(e.id), "event_type": e.type,
+                                  "topic": r.topic, "partition": r.partition, "offset": r.offset,
+                                  "outcome": "applied"} for r, e in run])
+                        .on_conflict_do_nothing()
+                        .returning(self._processed.c.event_id))
+                    new = {str(i) for i in inserted.scalars()}
+                    fresh: list[CloudEvent] = []
+                    for _, e in run:
+                        if str(uuid.UUID(e.id)) in new:
+                            new.discard(str(uuid.UUID(e.id)))     # a repeated id within the run counts once
+                            fresh.append(e)
+                    if fresh:
+                        await self._batch_handlers[event_type](conn, fresh)
+                    self.applied += len(fresh)
+                    self.duplicates += len(run) - len(fresh)
+                return
+            except Exception as exc:  # noqa: BLE001 - classify below
+                if is_transient(exc):
+                    raise
+                log.warning("batch handler failed; splitting the run to isolate the failing event",
+                            extra={"fields": {"event_type": event_type, "events": len(run),
+                                              "error": repr(exc)[:300]}})
+        if len(run) > 2:       # halve until the failing event is alone; the rest still goes in batches
+            middle = len(run) // 2
+            await self._process_run(conn, run[:middle])
+            await self._process_run(conn, run[middle:])
+            return
+        for record, _ in run:
+            await self._process_record(conn, record)
 
     async def _process_record(self, conn: AsyncConnection, record: ConsumerRecord) -> None:
         try:

@@ -181,3 +181,36 @@ async def test_a_database_outage_is_retried_not_dead_lettered(
 
 def test_event_ids_are_uuids():
     assert uuid.UUID(_event(item="x").id)
+
+
+async def test_a_batch_handler_applies_runs_once_and_a_failing_run_falls_back_to_one_event_at_a_time(
+        engine, producer, kafka_bootstrap, topic, unique):
+    runs: list[int] = []
+
+    async def apply_run(conn, events: list[CloudEvent]) -> None:
+        if any(e.data.get("fail") for e in events):
+            raise ValueError("one event in this run cannot be applied")
+        runs.append(len(events))
+        for e in events:
+            await _count_applied(conn, e)
+
+    first = [_event(item=f"a{i}") for i in range(20)]
+    repeated = CloudEvent.from_json_bytes(first[3].to_json_bytes())      # the same event id again, in the run
+    failing = _event(item="bad", fail=True)
+    second = [_event(item=f"b{i}") for i in range(5)]
+    for e in [*first, repeated, failing, *second]:
+        await producer.send_and_wait(topic, e.to_json_bytes(), key=b"k")
+    consumer = EventConsumer(engine=engine, processed_events=tables.processed_events, bootstrap=kafka_bootstrap,
+                             group_id=unique("g"), topics=[topic], handlers={TYPE: _fail_when_asked},
+                             batch_handlers={TYPE: apply_run}, max_attempts=2, backoff_initial=0.01,
+                             backoff_max=0.05)
+    finish = await _running(consumer)
+    await eventually(lambda: _done(consumer, lambda c: c.applied + c.duplicates + c.dead_lettered == 27))
+    await finish()
+    async with engine.connect() as conn:
+        applied = dict((await conn.execute(select(items.c.item_id, items.c.applied))).all())
+    assert applied == {**{f"a{i}": 1 for i in range(20)}, **{f"b{i}": 1 for i in range(5)}}
+    assert consumer.dead_lettered == 1 and consumer.duplicates == 1
+    [dead] = await read_all(kafka_bootstrap, dlq_topic(topic), expected=1)
+    assert CloudEvent.from_json_bytes(dead.value).id == failing.id
+    assert sum(runs) <= 25 and max(runs, default=0) > 1     # runs were applied together where they could be

@@ -21,6 +21,7 @@ from alliance_auth import JwksSource, TokenVerifier
 from alliance_auth.fastapi import install_auth
 from alliance_auth.grpc import AuthInterceptor
 from alliance_messaging import (
+    BatchHandler,
     EventConsumer,
     Handler,
     MessagingTables,
@@ -66,6 +67,8 @@ class ServiceSpec:
     service_dir: Path
     routers: Callable[[Runtime], Sequence[APIRouter]]
     handlers: Callable[[Runtime], Mapping[str, Handler]] = lambda _: {}
+    # optional fast paths: a run of consecutive events of one type applied in one call (see EventConsumer)
+    batch_handlers: Callable[[Runtime], Mapping[str, BatchHandler]] = lambda _: {}
     subscriptions: Sequence[str] = ()
     grpc_services: Callable[[Runtime, grpc.aio.Server], Sequence[str]] = lambda _rt, _srv: ()
     servers: Callable[[Runtime], Sequence[ExtraServer]] = lambda _: ()
@@ -194,7 +197,7 @@ def build_runtime(spec: ServiceSpec, settings: ServiceSettings | None = None) ->
         runtime.consumer = EventConsumer(
             engine=engine, processed_events=spec.tables.processed_events, bootstrap=s.kafka_bootstrap,
             group_id=s.consumer_group or spec.name, topics=[runtime.topic(t) for t in spec.subscriptions],
-            handlers=handlers,
+            handlers=handlers, batch_handlers=dict(spec.batch_handlers(runtime)),
         )
     runtime.app = build_app(runtime)
     return runtime

@@ -50,5 +50,6 @@ SPEC = ServiceSpec(
     configure=configure,
     servers=lambda rt: [rt.extras["clock"]],
     handlers=lambda rt: member_hospitals.handlers() | settlement.handlers(rt),
+    batch_handlers=settlement.batch_handlers,
     subscriptions=sorted({member_hospitals.REGISTRY_TOPIC, *settlement.SUBSCRIPTIONS}),
 )

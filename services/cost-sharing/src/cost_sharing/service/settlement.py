@@ -21,7 +21,14 @@ from alliance.data_exchange.v1 import clinical_pb2 as dx
 from alliance.procurement.v1 import procurement_pb2 as pr
 from alliance.referral.v1 import referral_pb2 as rf
 from alliance.results_mutual_recognition.v1 import recognition_pb2 as rmr
-from alliance_messaging import CloudEvent, Handler, PoisonMessage, event_type, proto_time
+from alliance_messaging import (
+    BatchHandler,
+    CloudEvent,
+    Handler,
+    PoisonMessage,
+    event_type,
+    proto_time,
+)
 from alliance_service import EventSink, Runtime
 
 from ..adapters import ledger_store
@@ -57,46 +64,69 @@ def _facts(row) -> ReferralFacts:
                          row.requested_at, row.completed_at)
 
 
-async def settle_episode(sink, episode, costs: list[EncounterCost], now: datetime) -> int:
-    """Post each encounter of the episode once, and each encounter only once across referrals; fen settled."""
-    drafts = []
+def _drafts(episode, costs: list[EncounterCost]) -> list[tuple[str, str, EntryDraft]]:
+    """(encounter id, referral id, ledger draft) for each encounter the episode settles."""
+    out = []
     for cost in costs:
         for draft in settle_referral(_facts(episode), [cost], POLICY).entries:
-            drafts.append((cost.encounter_id,
-                           dataclasses.replace(draft, reference=f"referral:{episode.referral_id}:{cost.encounter_id}")))
+            out.append((cost.encounter_id, episode.referral_id,
+                        dataclasses.replace(draft, reference=f"referral:{episode.referral_id}:{cost.encounter_id}")))
+    return out
+
+
+async def _claim_and_post(sink, drafts: list[tuple[str, str, EntryDraft]], now: datetime) -> int:
+    """Each encounter is settled by the first referral that claims it (a constraint); post those drafts once."""
     if not drafts:
         return 0
-    claimed = set((await sink.conn.execute(
-        pg_insert(settled_encounters).values([{"encounter_id": e, "referral_id": episode.referral_id}
-                                              for e in dict.fromkeys(e for e, _ in drafts)])
-        .on_conflict_do_nothing().returning(settled_encounters.c.encounter_id))).scalars())
-    # a replay of the same referral finds its encounters claimed by itself: post_entries skips their references
-    mine = set((await sink.conn.execute(select(settled_encounters.c.encounter_id).where(
-        settled_encounters.c.referral_id == episode.referral_id,
-        settled_encounters.c.encounter_id.in_([e for e, _ in drafts])))).scalars())
-    posted = await ledger_store.post_entries(sink, [d for e, d in drafts if e in claimed | mine], now)
+    await sink.conn.execute(pg_insert(settled_encounters).values(
+        [{"encounter_id": e, "referral_id": r} for e, r in dict((e, r) for e, r, _ in reversed(drafts)).items()])
+        .on_conflict_do_nothing())
+    owner = dict((await sink.conn.execute(select(settled_encounters.c.encounter_id, settled_encounters.c.referral_id)
+                                          .where(settled_encounters.c.encounter_id.in_({e for e, _, _ in drafts}))
+                                          )).all())
+    # a replayed referral finds its encounters claimed by itself: post_entries skips references already posted
+    posted = await ledger_store.post_entries(sink, [d for e, r, d in drafts if owner.get(e) == r], now)
     return sum(leg.credit_fen for e in posted for leg in e.legs)
 
 
-async def on_referral_completed(conn: AsyncConnection, event: CloudEvent, publish) -> None:
-    """Record the episode and settle the encounter costs already known for it."""
+async def settle_episode(sink, episode, costs: list[EncounterCost], now: datetime) -> int:
+    """Post each encounter of the episode once, and each encounter only once across referrals; fen settled."""
+    return await _claim_and_post(sink, _drafts(episode, costs), now)
+
+
+def _episode_row(event: CloudEvent) -> dict:
     m = event.data_as(rf.ReferralCompleted)
     ref = m.referral
     if not ref.referral_id or not ref.patient_id or not m.receiving_hospital or not m.HasField("occurred_at"):
         raise PoisonMessage("ReferralCompleted without referral id, patient, receiving hospital or time")
     requested = _time(m.requested_at) if m.HasField("requested_at") else _time(m.occurred_at)
-    episode = (await conn.execute(pg_insert(referral_episodes).values(
-        referral_id=ref.referral_id, patient_id=ref.patient_id, direction=ref.direction or "up",
-        origin_hospital=ref.origin_hospital, receiving_hospital=m.receiving_hospital, requested_at=requested,
-        completed_at=_time(m.occurred_at)).on_conflict_do_nothing().returning(*referral_episodes.c))).first()
-    if episode is None:      # a replayed completion: already recorded, and its encounters already posted
-        episode = (await conn.execute(select(referral_episodes)
-                                      .where(referral_episodes.c.referral_id == ref.referral_id))).one()
-    rows = (await conn.execute(select(encounters).where(
-        encounters.c.patient_id == episode.patient_id,
-        encounters.c.hospital_id.in_([episode.origin_hospital, episode.receiving_hospital])))).all()
-    await settle_episode(_Sink(conn, publish), episode, sorted((_cost(r) for r in rows), key=lambda c: c.encounter_id),
-                         datetime.now(UTC))
+    return {"referral_id": ref.referral_id, "patient_id": ref.patient_id, "direction": ref.direction or "up",
+            "origin_hospital": ref.origin_hospital, "receiving_hospital": m.receiving_hospital,
+            "requested_at": requested, "completed_at": _time(m.occurred_at)}
+
+
+async def on_referral_completed(conn: AsyncConnection, event: CloudEvent, publish) -> None:
+    """Record the episode and settle the encounter costs already known for it."""
+    await on_referrals_completed(conn, [event], publish)
+
+
+async def on_referrals_completed(conn: AsyncConnection, events: list[CloudEvent], publish) -> None:
+    """Record a run of completions and settle their known encounters with a few statements for the whole run."""
+    rows = list({r["referral_id"]: r for r in (_episode_row(e) for e in events)}.values())
+    await conn.execute(pg_insert(referral_episodes).values(rows).on_conflict_do_nothing())
+    ids = [r["referral_id"] for r in rows]
+    episodes = {e.referral_id: e for e in (await conn.execute(
+        select(referral_episodes).where(referral_episodes.c.referral_id.in_(ids)))).all()}
+    stays: dict[str, list[EncounterCost]] = {}
+    for r in (await conn.execute(select(encounters).where(
+            encounters.c.patient_id.in_({e.patient_id for e in episodes.values()})))).all():
+        stays.setdefault(r.patient_id, []).append(_cost(r))
+    drafts = []
+    for referral_id in ids:        # in arrival order: the earlier completion claims a shared encounter
+        ep = episodes[referral_id]
+        mine = [c for c in stays.get(ep.patient_id, []) if c.hospital_id in (ep.origin_hospital, ep.receiving_hospital)]
+        drafts += _drafts(ep, sorted(mine, key=lambda c: c.encounter_id))
+    await _claim_and_post(_Sink(conn, publish), drafts, datetime.now(UTC))
 
 
 async def on_encounter_discharged(conn: AsyncConnection, event: CloudEvent, publish) -> None:
@@ -213,15 +243,25 @@ async def on_overrun_attributed(conn: AsyncConnection, event: CloudEvent, publis
         memo=f"contract {m.contract_id}: overrun caused by {m.cause}", occurred_at=occurred), datetime.now(UTC))
 
 
+def _bind(runtime: Runtime, fn):
+    """A handler whose published events become outbox rows in the consumer's own transaction."""
+    async def handle(conn: AsyncConnection, event_or_events) -> None:
+        sink = EventSink(runtime.spec.tables.outbox, runtime.source, runtime.settings.topic_prefix)
+        await fn(conn, event_or_events, sink.publish)
+        if await sink.flush(conn):
+            runtime.relay.notify()
+    return handle
+
+
+def batch_handlers(runtime: Runtime) -> dict[str, BatchHandler]:
+    """Completions arriving together are settled together (one lock of the ledger head per run)."""
+    return {event_type(rf.ReferralCompleted): _bind(runtime, on_referrals_completed)}
+
+
 def handlers(runtime: Runtime) -> dict[str, Handler]:
     """Handlers whose published events become outbox rows in the consumer's own transaction."""
     def bind(fn):
-        async def handle(conn: AsyncConnection, event: CloudEvent) -> None:
-            sink = EventSink(runtime.spec.tables.outbox, runtime.source, runtime.settings.topic_prefix)
-            await fn(conn, event, sink.publish)
-            if await sink.flush(conn):
-                runtime.relay.notify()
-        return handle
+        return _bind(runtime, fn)
 
     return {event_type(rf.ReferralCompleted): bind(on_referral_completed),
             event_type(dx.EncounterDischarged): bind(on_encounter_discharged),
