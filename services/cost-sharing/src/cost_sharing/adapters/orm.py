@@ -247,3 +247,16 @@ settled_encounters = Table(
     Column("referral_id", Text, nullable=False),
     Column("settled_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
+
+# Every reuse decision from results-mutual-recognition (reused or declined), for the recognition rate.
+recognition_decisions = Table(
+    "recognition_decisions",
+    metadata,
+    Column("decision_id", Text, primary_key=True),
+    Column("requesting_hospital", Text, nullable=False),
+    Column("issuing_hospital", Text, nullable=False),
+    Column("outcome", Text, nullable=False),
+    Column("saving_fen", BigInteger, nullable=False),
+    Column("period", Text, nullable=False),
+    Index("ix_recognition_decisions_period", "period"),
+)

@@ -33,7 +33,9 @@ from ..adapters.orm import (
     drg_tables,
     encounters,
     joint_services,
+    ledger_entries,
     member_hospitals,
+    recognition_decisions,
     referral_episodes,
     resource_inputs,
     statements,
@@ -648,6 +650,22 @@ def router(runtime: Runtime) -> APIRouter:
             values["cost_growth"] = sum(growths, Decimal(0)) / len(growths) if growths else None
             idx = [i.cost_index for i in inds if i.cost_index is not None]
             values["cost_index"] = sum(idx, Decimal(0)) / len(idx) if idx else None
+        decided = select(recognition_decisions.c.outcome, func.count()).where(
+            recognition_decisions.c.period == period).group_by(recognition_decisions.c.outcome)
+        if hospital_id:
+            decided = decided.where(recognition_decisions.c.requesting_hospital == hospital_id)
+        # settlement cycle: from a referral's completion to its settlement entry, in days
+        cycle = (select(func.avg(func.extract("epoch", ledger_entries.c.posted_at - referral_episodes.c.completed_at)))
+                 .select_from(ledger_entries.join(referral_episodes, ledger_entries.c.reference.like(
+                     func.concat("referral:", referral_episodes.c.referral_id, ":%"))))
+                 .where(ledger_entries.c.period == period))
+        async with runtime.engine.connect() as conn:
+            outcomes = dict((await conn.execute(decided)).all())
+            seconds = (await conn.execute(cycle)).scalar()
+        if outcomes:
+            values["recognition_rate"] = Decimal(outcomes.get("reused", 0)) / sum(outcomes.values())
+        if seconds is not None:
+            values["settlement_cycle_days"] = (Decimal(str(seconds)) / 86400).quantize(Decimal("0.0001"))
         joint = select(func.count()).select_from(joint_services).where(joint_services.c.period == period)
         if hospital_id:
             joint = joint.where(joint_services.c.shares.has_key(hospital_id))

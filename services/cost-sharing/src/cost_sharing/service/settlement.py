@@ -32,7 +32,14 @@ from alliance_messaging import (
 from alliance_service import EventSink, Runtime
 
 from ..adapters import ledger_store
-from ..adapters.orm import drg_cases, drg_tables, encounters, referral_episodes, settled_encounters
+from ..adapters.orm import (
+    drg_cases,
+    drg_tables,
+    encounters,
+    recognition_decisions,
+    referral_episodes,
+    settled_encounters,
+)
 from ..domain import drg
 from ..domain.ledger import EntryDraft, Leg, period_of
 from ..domain.settlement import EncounterCost, ReferralFacts, ReferralPolicy, settle_referral
@@ -206,8 +213,11 @@ async def group_and_record(sink, row: dict, now: datetime) -> None:
 async def on_recognition_decided(conn: AsyncConnection, event: CloudEvent, publish) -> None:
     """A reused result saved money: credit the issuing lab's hospital and the reusing hospital from the fund."""
     m = event.data_as(rmr.RecognitionDecided)
-    if not m.decision_id or not m.HasField("occurred_at"):
-        raise PoisonMessage("RecognitionDecided without decision id or time")
+    if not m.decision_id or not m.HasField("occurred_at") or m.saving_fen < 0:
+        raise PoisonMessage("RecognitionDecided without decision id or time, or with a negative saving")
+    await conn.execute(pg_insert(recognition_decisions).values(
+        decision_id=m.decision_id, requesting_hospital=m.requesting_hospital, issuing_hospital=m.issuing_hospital,
+        outcome=m.outcome, saving_fen=m.saving_fen, period=period_of(_time(m.occurred_at))).on_conflict_do_nothing())
     if m.outcome != "reused" or m.saving_fen <= 0 or not m.issuing_hospital or not m.requesting_hospital:
         return
     issuer = int((Decimal(m.saving_fen) * RECOGNITION_ISSUER_SHARE).to_integral_value())
