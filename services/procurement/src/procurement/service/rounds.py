@@ -114,9 +114,9 @@ async def _baselines(conn: AsyncConnection, round_id: str) -> dict[str, Decimal]
     for code, baseline in (await conn.execute(select(round_items.c.item_code, round_items.c.baseline_unit_price)
                                               .where(round_items.c.round_id == round_id))).all():
         if baseline is None:
-            baseline = (await conn.execute(select(func.percentile_cont(0.5).within_group(
+            # the lower median of reported prices: percentile_disc returns one of them, exact (numeric, no float)
+            baseline = (await conn.execute(select(func.percentile_disc(0.5).within_group(
                 price_reports.c.base_unit_price)).where(price_reports.c.item_code == code))).scalar()
-            baseline = Decimal(str(baseline)).quantize(Decimal("0.0001")) if baseline is not None else None
         if baseline is not None:
             out[code] = baseline
     return out
