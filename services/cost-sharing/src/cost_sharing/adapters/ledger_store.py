@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -88,18 +87,6 @@ def row_to_entry(r) -> Entry:
                  legs=tuple(Leg(leg["account"], leg["debit_fen"], leg["credit_fen"]) for leg in r.legs), memo=r.memo,
                  occurred_at=r.occurred_at, posted_at=r.posted_at, reverses=r.reverses, prev_hash=r.prev_hash,
                  hash=r.hash)
-
-
-async def stream_entries(conn: AsyncConnection, after_seq: int = 0, batch: int = 2000) -> AsyncIterator[Entry]:
-    """Every entry after `after_seq`, in chain order, a batch at a time."""
-    while True:
-        rows = (await conn.execute(select(ledger_entries).where(ledger_entries.c.seq > after_seq)
-                                   .order_by(ledger_entries.c.seq).limit(batch))).all()
-        for r in rows:
-            yield row_to_entry(r)
-        if len(rows) < batch:
-            return
-        after_seq = rows[-1].seq
 
 
 async def get_entry(conn: AsyncConnection, entry_id: str) -> Entry | None:
