@@ -47,6 +47,14 @@ def is_transient(exc: BaseException) -> bool:
     )
 
 
+def _parse(record: ConsumerRecord) -> CloudEvent | InvalidEnvelope:
+    """The record's event, or why it is not one (the per-record path dead-letters it)."""
+    try:
+        return CloudEvent.from_json_bytes(record.value)
+    except InvalidEnvelope as exc:
+        return exc
+
+
 class _Revocations(ConsumerRebalanceListener):
     """Waits for the in-flight batch before partitions are handed to another consumer."""
 
@@ -167,35 +175,32 @@ class EventConsumer:
 
     async def _process_partition_batch(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
         """One transaction for the batch; each record (or run of batch-handled records) in its own savepoint."""
+        parsed = [(record, _parse(record)) for record in records]
         try:
             async with self._engine.begin() as conn:
                 i = 0
-                while i < len(records):
-                    run = self._batchable_run(records, i)
-                    if len(run) > 1:
-                        await self._process_run(conn, run)
-                        i += len(run)
+                while i < len(parsed):
+                    end = self._run_end(parsed, i)
+                    if end - i > 1:
+                        await self._process_run(conn, parsed[i:end])  # type: ignore[arg-type]
                     else:
-                        await self._process_record(conn, records[i])
-                        i += 1
+                        await self._process_record(conn, *parsed[i])
+                    i = max(end, i + 1)
         except Exception:
             # Nothing of this batch is committed: re-read it from the first record.
             if self._consumer is not None:
                 self._consumer.seek(tp, records[0].offset)
             raise
 
-    def _batchable_run(self, records: list[ConsumerRecord], start: int) -> list[tuple[ConsumerRecord, CloudEvent]]:
-        """The consecutive records from `start` whose type has a batch handler (partition order is kept)."""
-        run: list[tuple[ConsumerRecord, CloudEvent]] = []
-        for record in records[start:]:
-            try:
-                event = CloudEvent.from_json_bytes(record.value)
-            except InvalidEnvelope:
-                break
-            if event.type not in self._batch_handlers or (run and event.type != run[0][1].type):
-                break
-            run.append((record, event))
-        return run
+    def _run_end(self, parsed: list[tuple[ConsumerRecord, CloudEvent | InvalidEnvelope]], start: int) -> int:
+        """End of the consecutive events from `start` of one type that has a batch handler (order is kept)."""
+        first = parsed[start][1]
+        if not isinstance(first, CloudEvent) or first.type not in self._batch_handlers:
+            return start
+        end = start + 1
+        while end < len(parsed) and isinstance(parsed[end][1], CloudEvent) and parsed[end][1].type == first.type:
+            end += 1
+        return end
 
     async def _process_run(self, conn: AsyncConnection, run: list[tuple[ConsumerRecord, CloudEvent]]) -> None:
         """Record the run's event ids and apply the new ones in one call; on failure, halve the run (down to
@@ -238,14 +243,13 @@ class EventConsumer:
             await self._process_run(conn, run[:middle])
             await self._process_run(conn, run[middle:])
             return
-        for record, _ in run:
-            await self._process_record(conn, record)
+        for record, event in run:
+            await self._process_record(conn, record, event)
 
-    async def _process_record(self, conn: AsyncConnection, record: ConsumerRecord) -> None:
-        try:
-            event = CloudEvent.from_json_bytes(record.value)
-        except InvalidEnvelope as exc:
-            await self._dead_letter(record, exc, attempts=1)
+    async def _process_record(self, conn: AsyncConnection, record: ConsumerRecord,
+                              event: CloudEvent | InvalidEnvelope) -> None:
+        if isinstance(event, InvalidEnvelope):
+            await self._dead_letter(record, event, attempts=1)
             return
         handler = self._handlers.get(event.type)
         if handler is None:

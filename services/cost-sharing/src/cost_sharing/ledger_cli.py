@@ -27,10 +27,9 @@ from .domain.ledger import (
     Checkpoint,
     Entry,
     Leg,
-    load_public_key_pem,
     verify_chain,
-    verify_checkpoint,
 )
+from .service.ledger import checkpoint_faults
 from .service.ledger import verify as verify_database
 
 
@@ -78,13 +77,7 @@ async def from_feed(bootstrap: str, topic: str, idle_seconds: float, pinned_key:
     finally:
         await consumer.stop()
     result = verify_chain(entries[s] for s in sorted(entries))
-    faults = []
-    for cp, pem in cps:
-        key = load_public_key_pem(pinned_key or pem)
-        if not verify_checkpoint(key, cp):
-            faults.append({"seq": cp.seq, "reason": "signature does not verify"})
-        elif cp.seq in entries and entries[cp.seq].hash != cp.head_hash:
-            faults.append({"seq": cp.seq, "reason": "the chain at this seq differs from the signed head"})
+    faults = checkpoint_faults(cps, {seq: e.hash for seq, e in entries.items()}, result.checked, pinned_key)
     return {"ok": result.ok and not faults, "entries_checked": result.checked, "head_hash": result.head_hash,
             "first_broken_seq": result.first_broken_seq, "reason": result.reason,
             "checkpoints_checked": len(cps), "checkpoint_faults": faults}

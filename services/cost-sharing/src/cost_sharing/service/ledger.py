@@ -101,6 +101,21 @@ async def checkpoint(uow: UnitOfWork, key: Ed25519PrivateKey, now: datetime) -> 
     return cp
 
 
+def checkpoint_faults(signed: list[tuple[Checkpoint, str]], heads: dict[int, str], verified_through: int,
+                      pinned_key: str | None = None) -> list[dict]:
+    """Each checkpoint must carry a valid signature (by the pinned key, else its own) and sign the head the
+    verified chain has at its seq; one beyond the verified part is not reached."""
+    faults = []
+    for cp, pem in signed:
+        if not verify_checkpoint(load_public_key_pem(pinned_key or pem), cp):
+            faults.append({"seq": cp.seq, "reason": "signature does not verify"})
+        elif cp.seq > verified_through:
+            faults.append({"seq": cp.seq, "reason": "not reached: the chain breaks before it"})
+        elif heads.get(cp.seq) != cp.head_hash:
+            faults.append({"seq": cp.seq, "reason": "the chain at this seq differs from the signed head"})
+    return faults
+
+
 async def verify(conn: AsyncConnection) -> dict:
     """Recompute the whole chain and check every signed checkpoint against it; name the first broken link."""
     cps = (await conn.execute(select(checkpoints).order_by(checkpoints.c.seq))).all()
@@ -122,19 +137,13 @@ async def verify(conn: AsyncConnection) -> dict:
         after = rows[-1].seq
     result = dataclasses.replace(result, checked=checked)
     stored_head = await ledger_store.head(conn)
-    checkpoint_faults = []
-    for c in cps:
-        cp = Checkpoint(c.seq, c.head_hash, c.entries, c.signed_at, c.key_id, c.signature)
-        if not verify_checkpoint(load_public_key_pem(c.public_key_pem), cp):
-            checkpoint_faults.append({"seq": c.seq, "reason": "signature does not verify"})
-        elif c.seq > result.checked:
-            checkpoint_faults.append({"seq": c.seq, "reason": "not reached: the chain breaks before it"})
-        elif heads.get(c.seq) != c.head_hash:
-            checkpoint_faults.append({"seq": c.seq, "reason": "the chain at this seq differs from the signed head"})
-    ok = result.ok and not checkpoint_faults and result.head_hash == stored_head.hash
+    faults = checkpoint_faults(
+        [(Checkpoint(c.seq, c.head_hash, c.entries, c.signed_at, c.key_id, c.signature), c.public_key_pem)
+         for c in cps], heads, result.checked)
+    ok = result.ok and not faults and result.head_hash == stored_head.hash
     return {"ok": ok, "entries_checked": result.checked, "head_seq": stored_head.seq, "head_hash": result.head_hash,
             "first_broken_seq": result.first_broken_seq, "reason": result.reason,
-            "checkpoints_checked": len(cps), "checkpoint_faults": checkpoint_faults}
+            "checkpoints_checked": len(cps), "checkpoint_faults": faults}
 
 
 async def balances(conn: AsyncConnection, period: str | None) -> dict[str, int]:
