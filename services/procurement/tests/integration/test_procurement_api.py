@@ -6,9 +6,14 @@ import asyncio
 import json
 from datetime import UTC, date, datetime, timedelta
 
+import grpc
 import httpx
+import pytest
 from sqlalchemy import insert
 
+from alliance.procurement.v1 import procurement_pb2 as pb
+from alliance.procurement.v1 import procurement_pb2_grpc as pb_grpc
+from alliance_auth.grpc import bearer_metadata
 from alliance_testing.helpers import read_all
 from procurement.adapters.orm import member_hospitals
 from procurement.bootstrap import SPEC
@@ -108,6 +113,19 @@ async def test_an_administrator_runs_a_full_round_and_members_see_spreads_agreed
             "effective_from": (today + timedelta(days=1)).isoformat()})).json()
         approved = (await c.post(f"/adjustments/{adj['adjustment_id']}/approve", headers=admin)).json()
         assert approved["new_unit_price"] == "7200.0000" and approved["supplier_bears"] == "200.0000"
+
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{rt.grpc_port}") as channel:
+            stub = pb_grpc.AgreedPricesStub(channel)
+            token = bearer_metadata(hosp["H002"]["Authorization"][7:])
+            got = await stub.GetAgreedPrices(pb.GetAgreedPricesRequest(item_codes=[STENT]), metadata=token)
+            with pytest.raises(grpc.aio.AioRpcError) as empty:
+                await stub.GetAgreedPrices(pb.GetAgreedPricesRequest(), metadata=token)
+            with pytest.raises(grpc.aio.AioRpcError) as anonymous:
+                await stub.GetAgreedPrices(pb.GetAgreedPricesRequest(item_codes=[STENT]))
+        assert {(p.supplier_id, p.unit_price) for p in got.prices} == {
+            (x["supplier_id"], x["unit_price"]) for x in contracts}       # today's prices; the rise is tomorrow
+        assert empty.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert anonymous.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
         priced = await c.post("/orders", headers=hosp["H002"], json={
             "lines": [{"item_code": STENT, "quantity": 2, "unit_price": "1"}]})

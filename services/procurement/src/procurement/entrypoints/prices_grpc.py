@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import grpc
-from sqlalchemy import select
 
 from alliance.procurement.v1 import procurement_pb2 as pb
 from alliance.procurement.v1 import procurement_pb2_grpc as pb_grpc
 from alliance_messaging import proto_time
 from alliance_service import Runtime
 
-from ..adapters.orm import contract_prices, contracts
+from ..adapters.orm import contracts
+from ..service.rounds import prices_in_force
 
 
 class AgreedPricesServicer(pb_grpc.AgreedPricesServicer):
@@ -23,19 +23,15 @@ class AgreedPricesServicer(pb_grpc.AgreedPricesServicer):
         if not 0 < len(request.item_codes) <= 1000:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "1-1000 item_codes are required")
         day = (request.at.ToDatetime(tzinfo=UTC) if request.HasField("at") else datetime.now(UTC)).date()
-        q = (select(contracts.c.contract_id, contracts.c.item_code, contracts.c.supplier_id, contracts.c.base_unit,
-                    contract_prices.c.unit_price, contract_prices.c.effective_from)
-             .join(contract_prices, contract_prices.c.contract_id == contracts.c.contract_id)
-             .where(contracts.c.item_code.in_(list(request.item_codes)), contract_prices.c.effective_from <= day)
-             .order_by(contracts.c.contract_id, contract_prices.c.effective_from))
-        latest: dict[str, pb.AgreedPrice] = {}
+        q = prices_in_force(day).where(contracts.c.item_code.in_(list(request.item_codes))).order_by(
+            contracts.c.contract_id)
         async with self._runtime.engine.connect() as conn:
-            for r in await conn.execute(q):
-                latest[r.contract_id] = pb.AgreedPrice(
-                    contract_id=r.contract_id, item_code=r.item_code, supplier_id=r.supplier_id,
-                    unit_price=str(r.unit_price), base_unit=r.base_unit,
-                    effective_from=proto_time(datetime.combine(r.effective_from, datetime.min.time(), tzinfo=UTC)))
-        return pb.GetAgreedPricesResponse(prices=list(latest.values()))
+            prices = [pb.AgreedPrice(
+                contract_id=r.contract_id, item_code=r.item_code, supplier_id=r.supplier_id,
+                unit_price=str(r.unit_price), base_unit=r.base_unit,
+                effective_from=proto_time(datetime.combine(r.effective_from, datetime.min.time(), tzinfo=UTC)))
+                for r in await conn.execute(q)]
+        return pb.GetAgreedPricesResponse(prices=prices)
 
 
 def add_services(runtime: Runtime, server: grpc.aio.Server) -> list[str]:

@@ -268,11 +268,14 @@ def router(runtime: Runtime) -> APIRouter:
         if item_code:
             q = q.where(contracts.c.item_code == item_code)
         async with runtime.engine.connect() as conn:
+            listed = (await conn.execute(q)).mappings().all()
+            histories: dict[str, list] = {}
+            for h in (await conn.execute(select(contract_prices).where(contract_prices.c.contract_id.in_(
+                    [c["contract_id"] for c in listed])).order_by(contract_prices.c.effective_from))).mappings():
+                histories.setdefault(h["contract_id"], []).append(h)
             out = []
-            for c in (await conn.execute(q)).mappings().all():
-                history = (await conn.execute(select(contract_prices).where(
-                    contract_prices.c.contract_id == c["contract_id"]).order_by(contract_prices.c.effective_from)
-                )).mappings().all()
+            for c in listed:
+                history = histories.get(c["contract_id"], [])
                 in_force = [h for h in history if h["effective_from"] <= day]
                 out.append({"contract_id": c["contract_id"], "round_id": c["round_id"], "item_code": c["item_code"],
                             "supplier_id": c["supplier_id"], "base_unit": c["base_unit"], "quantity": c["quantity"],

@@ -7,7 +7,7 @@ from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -16,7 +16,6 @@ from alliance_messaging import proto_time
 from alliance_service import UnitOfWork
 
 from ..adapters.orm import (
-    contract_prices,
     contracts,
     items,
     local_mappings,
@@ -32,6 +31,7 @@ from ..domain.prices import (
     price_stats,
     savings_at,
 )
+from .rounds import prices_in_force
 
 TOPIC = "alliance.procurement.v1"
 
@@ -126,14 +126,8 @@ async def detect_outliers(uow: UnitOfWork, item_code: str, period: str, base_uni
 
 async def agreed_price(conn: AsyncConnection, item_code: str, on: date) -> Decimal | None:
     """The lowest contract price in force for an item on a day (None without a contract)."""
-    latest = (select(contract_prices.c.contract_id, func.max(contract_prices.c.effective_from).label("since"))
-              .where(contract_prices.c.effective_from <= on).group_by(contract_prices.c.contract_id).subquery())
-    q = (select(func.min(contract_prices.c.unit_price))
-         .join(latest, (latest.c.contract_id == contract_prices.c.contract_id)
-               & (latest.c.since == contract_prices.c.effective_from))
-         .join(contracts, contracts.c.contract_id == contract_prices.c.contract_id)
-         .where(contracts.c.item_code == item_code))
-    return (await conn.execute(q)).scalar()
+    rows = (await conn.execute(prices_in_force(on).where(contracts.c.item_code == item_code))).all()
+    return min((r.unit_price for r in rows), default=None)
 
 
 async def price_view(conn: AsyncConnection, item_code: str, period: str, *, see_all: bool,

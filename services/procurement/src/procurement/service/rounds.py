@@ -7,7 +7,7 @@ from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -196,6 +196,17 @@ async def award(uow: UnitOfWork, round_id: str, by: str, *, close_now: bool) -> 
             uow.publish(TOPIC, m.item_code, m)
         await uow.commit()
     return {"round_id": round_id, "status": "awarded", "awarded_at": now.isoformat(), **body}
+
+
+def prices_in_force(on: date) -> Select:
+    """Each contract's price in force on a day (its latest price row effective on or before it)."""
+    latest = (select(contract_prices.c.contract_id, func.max(contract_prices.c.effective_from).label("since"))
+              .where(contract_prices.c.effective_from <= on).group_by(contract_prices.c.contract_id).subquery())
+    return (select(contracts.c.contract_id, contracts.c.item_code, contracts.c.supplier_id, contracts.c.base_unit,
+                   contract_prices.c.unit_price, contract_prices.c.effective_from)
+            .join(latest, latest.c.contract_id == contracts.c.contract_id)
+            .join(contract_prices, (contract_prices.c.contract_id == latest.c.contract_id)
+                  & (contract_prices.c.effective_from == latest.c.since)))
 
 
 async def price_in_force(conn: AsyncConnection, contract_id: str, on: date) -> Decimal | None:
