@@ -200,18 +200,10 @@ def _adt(n: int, control: str) -> bytes:
     ]) + "\r").encode()
 
 
-async def _admit(a: Alliance, n: int) -> str:
+async def _admit(a: Alliance, n: int) -> None:
     """Send an ADT over MLLP until it is acknowledged (AA); resends carry the same control id."""
-    control = f"FAULT-ADT-{n}"
-    for _ in range(120):
-        try:
-            ack = ack_fields(await mllp_send("127.0.0.1", a.mllp_port, _adt(n, control), timeout=10))
-            assert ack["code"] == "AA", ack
-            a.acknowledged_admissions.append(f"FS-{n:03d}")
-            return control
-        except (OSError, TimeoutError):
-            await asyncio.sleep(0.5)
-    raise AssertionError(f"admission {n} never acknowledged")
+    await _send_acknowledged(a, _adt(n, f"FAULT-ADT-{n}"), f"admission {n}")
+    a.acknowledged_admissions.append(f"FS-{n:03d}")
 
 
 def _segment(name: str, fields: dict[int, str]) -> str:

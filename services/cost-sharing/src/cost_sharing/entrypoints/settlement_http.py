@@ -26,6 +26,7 @@ from alliance_service import Problem, Runtime, not_found
 
 from ..adapters import ledger_store
 from ..adapters.orm import (
+    checkpoints,
     coefficient_formulas,
     cost_pools,
     cost_warnings,
@@ -54,10 +55,10 @@ from ..domain.coefficients import (
 )
 from ..domain.indicators import Visit, breaches, compute_indicators
 from ..domain.ledger import EntryDraft, LedgerError, Leg, period_of, reversal_of
-from ..domain.scorecard import DEFAULT_TARGETS, Measure, balanced_scorecard
+from ..domain.scorecard import DEFAULT_TARGETS, balanced_scorecard, measure_for
 from ..domain.warnings import CostWarning, WarningError, WarningState
 from ..service import ledger as ledger_cases
-from ..service.settlement import grouping_json
+from ..service.settlement import case_of, grouping_json, table_in_force
 
 Admin = Annotated[Principal, Depends(require_roles(Roles.ALLIANCE_ADMIN))]
 Reader = Annotated[Principal, Depends(require_roles(Roles.ALLIANCE_ADMIN, Roles.REGULATOR))]
@@ -343,7 +344,6 @@ def router(runtime: Runtime) -> APIRouter:
 
     @r.get("/ledger/checkpoints", tags=["ledger"], summary="Signed checkpoints of the chain head")
     async def list_checkpoints(_: CurrentPrincipal) -> list[dict]:
-        from ..adapters.orm import checkpoints
         async with runtime.engine.connect() as conn:
             rows = (await conn.execute(select(checkpoints).order_by(checkpoints.c.seq.desc()).limit(100))).all()
         return [{"seq": c.seq, "head_hash": c.head_hash, "entries": c.entries, "signed_at": c.signed_at.isoformat(),
@@ -477,7 +477,6 @@ def router(runtime: Runtime) -> APIRouter:
         if not principal.can_see_hospital(body.hospital_id):
             raise not_found("hospital")
         async with runtime.engine.connect() as conn:
-            from ..service.settlement import table_in_force
             table = await table_in_force(conn, datetime.now(UTC).date())
         if table is None:
             raise Problem(409, "no-rule-table", "Conflict", "no DRG rule table is in force")
@@ -497,7 +496,6 @@ def router(runtime: Runtime) -> APIRouter:
     async def simulate(body: SimulateIn, _: Reader) -> dict:
         draft = _table(body.draft)
         async with runtime.engine.connect() as conn:
-            from ..service.settlement import case_of, table_in_force
             current = await table_in_force(conn, datetime.now(UTC).date())
             if current is None:
                 raise Problem(409, "no-rule-table", "Conflict", "no DRG rule table is in force to compare with")
@@ -635,12 +633,25 @@ def router(runtime: Runtime) -> APIRouter:
             raise not_found("hospital")
         if not hospital_id and not principal.has_role(*Roles.CROSS_HOSPITAL):
             hospital_id = principal.hospital_id
+        q = select(cost_warnings).where(cost_warnings.c.period == period)
+        decided = select(recognition_decisions.c.outcome, func.count()).where(
+            recognition_decisions.c.period == period).group_by(recognition_decisions.c.outcome)
+        joint = select(func.count()).select_from(joint_services).where(joint_services.c.period == period)
+        if hospital_id:
+            q = q.where(cost_warnings.c.hospital_id == hospital_id)
+            decided = decided.where(recognition_decisions.c.requesting_hospital == hospital_id)
+            joint = joint.where(joint_services.c.shares.has_key(hospital_id))
+        # settlement cycle: from a referral's completion to its settlement entry, in days
+        cycle = (select(func.avg(func.extract("epoch", ledger_entries.c.posted_at - referral_episodes.c.completed_at)))
+                 .select_from(ledger_entries.join(referral_episodes, ledger_entries.c.reference.like(
+                     func.concat("referral:", referral_episodes.c.referral_id, ":%"))))
+                 .where(ledger_entries.c.period == period))
         async with runtime.engine.connect() as conn:
             inds = [i for i in await indicators_for(conn, period) if hospital_id is None or i.hospital_id == hospital_id]
-            q = select(cost_warnings).where(cost_warnings.c.period == period)
-            if hospital_id:
-                q = q.where(cost_warnings.c.hospital_id == hospital_id)
             ws = (await conn.execute(q)).all()
+            outcomes = dict((await conn.execute(decided)).all())
+            seconds = (await conn.execute(cycle)).scalar()
+            joint_count = (await conn.execute(joint)).scalar() or 0
         total_visits = sum(i.visits for i in inds)
         values: dict[str, Decimal | None] = {}
         if total_visits:
@@ -650,32 +661,15 @@ def router(runtime: Runtime) -> APIRouter:
             values["cost_growth"] = sum(growths, Decimal(0)) / len(growths) if growths else None
             idx = [i.cost_index for i in inds if i.cost_index is not None]
             values["cost_index"] = sum(idx, Decimal(0)) / len(idx) if idx else None
-        decided = select(recognition_decisions.c.outcome, func.count()).where(
-            recognition_decisions.c.period == period).group_by(recognition_decisions.c.outcome)
-        if hospital_id:
-            decided = decided.where(recognition_decisions.c.requesting_hospital == hospital_id)
-        # settlement cycle: from a referral's completion to its settlement entry, in days
-        cycle = (select(func.avg(func.extract("epoch", ledger_entries.c.posted_at - referral_episodes.c.completed_at)))
-                 .select_from(ledger_entries.join(referral_episodes, ledger_entries.c.reference.like(
-                     func.concat("referral:", referral_episodes.c.referral_id, ":%"))))
-                 .where(ledger_entries.c.period == period))
-        async with runtime.engine.connect() as conn:
-            outcomes = dict((await conn.execute(decided)).all())
-            seconds = (await conn.execute(cycle)).scalar()
         if outcomes:
             values["recognition_rate"] = Decimal(outcomes.get("reused", 0)) / sum(outcomes.values())
         if seconds is not None:
             values["settlement_cycle_days"] = (Decimal(str(seconds)) / 86400).quantize(Decimal("0.0001"))
-        joint = select(func.count()).select_from(joint_services).where(joint_services.c.period == period)
-        if hospital_id:
-            joint = joint.where(joint_services.c.shares.has_key(hospital_id))
-        async with runtime.engine.connect() as conn:
-            values["joint_services"] = Decimal((await conn.execute(joint)).scalar() or 0)
-        answered = [w for w in ws if w.answered_at is not None]
+        values["joint_services"] = Decimal(joint_count)
         if ws:
-            values["warning_answer_on_time"] = Decimal(sum(1 for w in answered if not w.answered_late)) / len(ws)
-        measures = [Measure(key, t.perspective, values.get(key), t.target, t.direction, t.label)
-                    for key, t in DEFAULT_TARGETS.items()]
+            values["warning_answer_on_time"] = Decimal(sum(1 for w in ws if w.answered_at is not None
+                                                           and not w.answered_late)) / len(ws)
+        measures = [measure_for(key, values.get(key)) for key in DEFAULT_TARGETS]
         card = balanced_scorecard(measures)
         return {"period": period, "hospital_id": hospital_id, **_jsonify(dataclasses.asdict(card))}
 
