@@ -76,3 +76,19 @@ async def _hammer(rt, dev_keys, seed: int, rounds: int) -> int:
 async def test_every_endpoint_answers_hostile_input_with_a_typed_error_never_a_500(start_service, dev_keys, spec):
     rt = await start_service(spec)
     assert await _hammer(rt, dev_keys, seed=20261123, rounds=800) == 800
+
+
+async def test_out_of_range_numbers_are_422_not_database_errors(start_service, dev_keys):
+    """The 500s the hostile input found: a negative LIMIT, a sequence or an amount beyond BIGINT."""
+    admin = {"Authorization": f"Bearer {dev_keys.issue('admin-1', roles=['alliance_admin'])}"}
+    procurement, cost_sharing = await start_service(PROCUREMENT), await start_service(COST_SHARING)
+    async with httpx.AsyncClient(headers=admin, timeout=30) as c:
+        p, s = f"http://127.0.0.1:{procurement.http_port}/v1", f"http://127.0.0.1:{cost_sharing.http_port}/v1"
+        answers = [await c.get(f"{p}/items", params={"limit": -1}),
+                   await c.get(f"{s}/ledger/entries", params={"after_seq": "9" * 70}),
+                   await c.get(f"{s}/drg/cases", params={"limit": -5}),
+                   await c.post(f"{s}/pools", json={"pool_id": "p", "name": "x", "period": "2026-11",
+                                                    "amount_fen": 10**30}),
+                   await c.post(f"{p}/contracts/x/overruns", json={"hospital_id": "H001", "cause": "market",
+                                                                   "overrun_fen": 10**30})]
+    assert [a.status_code for a in answers] == [422] * 5

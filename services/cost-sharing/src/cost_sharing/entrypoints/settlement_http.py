@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -66,6 +66,7 @@ Hospital = Annotated[Principal, Depends(require_roles(Roles.HOSPITAL))]
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 Period = Annotated[str, Field(pattern=PERIOD.pattern)]
 TOPIC = ledger_store.TOPIC
+MAX_FEN = 10**15                     # 10 trillion yuan: any larger figure is an input error
 
 
 class FormulaIn(BaseModel):
@@ -89,7 +90,7 @@ class PoolIn(BaseModel):
     pool_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
     name: str = Field(min_length=1, max_length=200, description="platform build, expert fees, procurement platform…")
     period: Period
-    amount_fen: int = Field(gt=0)
+    amount_fen: int = Field(gt=0, le=MAX_FEN)
     hospitals: list[str] | None = Field(None, description="participants (default: every active member)")
 
 
@@ -104,7 +105,7 @@ class PartyIn(BaseModel):
 class JointServiceIn(BaseModel):
     service_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
     kind: Literal["remote_consultation", "joint_surgery"]
-    amount_fen: int = Field(gt=0)
+    amount_fen: int = Field(gt=0, le=MAX_FEN)
     collected_by: str = Field(description="the hospital that collected the revenue and pays the others their share")
     occurred_at: datetime
     parties: list[PartyIn] = Field(min_length=2, max_length=10)
@@ -129,8 +130,8 @@ class InStayIn(BaseModel):
     principal_dx: str
     secondary_dx: list[str] = []
     procedures: list[str] = []
-    los_days: int = Field(0, ge=0)
-    accumulated_cost_fen: int = Field(ge=0)
+    los_days: int = Field(0, ge=0, le=3650)
+    accumulated_cost_fen: int = Field(ge=0, le=MAX_FEN)
 
 
 class AnswerIn(BaseModel):
@@ -326,8 +327,8 @@ def router(runtime: Runtime) -> APIRouter:
     # --- ledger -----------------------------------------------------------------------------------
 
     @r.get("/ledger/entries", tags=["ledger"], summary="Ledger entries in chain order (hospitals: their own)")
-    async def entries(principal: CurrentPrincipal, after_seq: int = 0, limit: int = 200) -> list[dict]:
-        limit = max(1, min(limit, 1000))
+    async def entries(principal: CurrentPrincipal, after_seq: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+                      limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[dict]:
         q = select(ledger_entries).where(ledger_entries.c.seq > after_seq).order_by(ledger_entries.c.seq).limit(limit)
         if not principal.has_role(*Roles.CROSS_HOSPITAL):   # a hospital reads the entries touching its account
             q = q.where(ledger_entries.c.seq.in_(select(ledger_postings.c.seq).where(
@@ -439,8 +440,9 @@ def router(runtime: Runtime) -> APIRouter:
         return {"version": table.version, "effective_from": table.effective_from.isoformat(), "label": table.label}
 
     @r.get("/drg/cases", tags=["DRG"], summary="Grouped cases with their reasoning path (hospitals: their own)")
-    async def cases(principal: CurrentPrincipal, period: Period | None = None, limit: int = 200) -> list[dict]:
-        q = select(drg_cases).order_by(drg_cases.c.grouped_at.desc()).limit(min(limit, 1000))
+    async def cases(principal: CurrentPrincipal, period: Period | None = None,
+                    limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[dict]:
+        q = select(drg_cases).order_by(drg_cases.c.grouped_at.desc()).limit(limit)
         if period:
             q = q.where(drg_cases.c.period == period)
         if not principal.has_role(*Roles.CROSS_HOSPITAL):

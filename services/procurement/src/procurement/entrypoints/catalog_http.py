@@ -6,7 +6,7 @@ import dataclasses
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -126,9 +126,9 @@ def router(runtime: Runtime) -> APIRouter:
         return {k: v for k, v in row.items() if k != "created_at"}
 
     @r.get("/items", tags=["unified codes"], summary="The catalog of unified codes")
-    async def list_items(_: CurrentPrincipal, limit: int = 500) -> list[dict]:
+    async def list_items(_: CurrentPrincipal, limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> list[dict]:
         async with runtime.engine.connect() as conn:
-            rows = (await conn.execute(select(items).order_by(items.c.code).limit(min(limit, 5000)))).mappings()
+            rows = (await conn.execute(select(items).order_by(items.c.code).limit(limit))).mappings()
             return [{k: v for k, v in row.items() if k != "created_at"} for row in rows]
 
     @r.put("/mappings/{local_code}", tags=["local mappings"],

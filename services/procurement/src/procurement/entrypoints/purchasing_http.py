@@ -28,6 +28,9 @@ Admin = Annotated[Principal, Depends(require_roles(Roles.ALLIANCE_ADMIN))]
 Hospital = Annotated[Principal, Depends(require_roles(Roles.HOSPITAL))]
 Supplier = Annotated[Principal, Depends(require_roles(Roles.SUPPLIER))]
 Price = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=4)]
+Amount = Annotated[Decimal, Field(max_digits=14, decimal_places=4)]   # fits the NUMERIC(18, 4) columns
+MAX_UNITS = 10**12
+MAX_FEN = 10**15                     # 10 trillion yuan: any larger figure is an input error, not a purchase
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
@@ -37,10 +40,10 @@ class PriceReportIn(BaseModel):
     local_code: str | None = Field(None, description="the hospital's own code, mapped to a unified code")
     invoice_ref: str | None = Field(None, max_length=100, description="reporting the same invoice twice is refused")
     pack_unit: str = Field(min_length=1, max_length=20, description='e.g. "box"')
-    units_per_pack: Decimal = Field(description="base units in one pack, e.g. 10")
+    units_per_pack: Amount = Field(description="base units in one pack, e.g. 10")
     pack_content_unit: str = Field(min_length=1, max_length=20, description='unit of the pack content, e.g. "each"')
-    quantity_packs: Decimal
-    pack_price: Decimal = Field(description="yuan per pack")
+    quantity_packs: Amount
+    pack_price: Amount = Field(description="yuan per pack")
     supplier_id: str = Field(min_length=1, max_length=64)
     purchased_on: date
 
@@ -69,7 +72,7 @@ class CommitmentsIn(BaseModel):
 
 
 class TierIn(BaseModel):
-    min_volume: int = Field(ge=0)
+    min_volume: int = Field(ge=0, le=MAX_UNITS)
     unit_price: Price
 
 
@@ -78,7 +81,7 @@ class BidIn(BaseModel):
     semantics: TierSemantics = Field(description="all_units: the band reached prices every unit; "
                                                  "incremental: each unit is priced by its own band")
     tiers: list[TierIn] = Field(min_length=1, max_length=20)
-    capacity: int | None = Field(None, gt=0, description="most units this supplier can deliver")
+    capacity: int | None = Field(None, gt=0, le=MAX_UNITS, description="most units this supplier can deliver")
 
 
 class AwardIn(BaseModel):
@@ -95,7 +98,7 @@ class AdjustmentIn(BaseModel):
 class OverrunIn(BaseModel):
     hospital_id: str
     cause: Literal["market", "hospital_management"]
-    overrun_fen: int = Field(gt=0)
+    overrun_fen: int = Field(gt=0, le=MAX_FEN)
     note: str = Field("", max_length=500)
 
 
@@ -112,8 +115,8 @@ class OrderIn(BaseModel):
 
 
 class ReceiptLineIn(BaseModel):
-    line_no: int = Field(ge=1)
-    quantity: int = Field(gt=0)
+    line_no: int = Field(ge=1, le=500)
+    quantity: int = Field(gt=0, le=10_000_000)
     lot: str | None = Field(None, max_length=64)
     udi: str | None = Field(None, max_length=200, description="full UDI (device identifier + production data)")
 
