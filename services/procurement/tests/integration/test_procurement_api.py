@@ -136,6 +136,11 @@ async def test_an_administrator_runs_a_full_round_and_members_see_spreads_agreed
         again = await c.post("/orders", headers=hosp["H002"] | {"Idempotency-Key": "po-1"},
                              json={"lines": [{"item_code": STENT, "quantity": 2, "supplier_id": "SUP-A"}]})
         assert order.status_code == 201 and again.status_code == 200
+        racing = await asyncio.gather(*(c.post("/orders", headers=hosp["H003"] | {"Idempotency-Key": "po-race"},
+                                               json={"lines": [{"item_code": STENT, "quantity": 1,
+                                                                "supplier_id": "SUP-A"}]}) for _ in range(4)))
+        assert sorted(x.status_code for x in racing) == [200, 200, 200, 201]
+        assert len({x.json()["order_id"] for x in racing}) == 1
         assert again.json()["order_id"] == order.json()["order_id"]
         assert order.json()["lines"][0]["unit_price"] == "7000.0000" and order.json()["total_fen"] == 1_400_000
         assert ambiguous.status_code == 422 and ambiguous.json()["type"].endswith("supplier-required")

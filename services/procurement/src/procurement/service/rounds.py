@@ -320,13 +320,14 @@ async def _pick_contract(conn: AsyncConnection, hospital_id: str, item_code: str
 async def place_order(uow: UnitOfWork, hospital_id: str, lines: list[tuple[str, int, str | None]],
                       idempotency_key: str | None, now: datetime) -> tuple[dict, bool]:
     """Order against agreed prices (the contract's price in force today, never the caller's)."""
+    async def earlier(conn: AsyncConnection) -> str | None:
+        return (await conn.execute(select(orders.c.order_id).where(
+            orders.c.hospital_id == hospital_id, orders.c.idempotency_key == idempotency_key))).scalar()
+
     async with uow:
         conn = uow.conn
-        if idempotency_key:
-            existing = (await conn.execute(select(orders.c.order_id).where(
-                orders.c.hospital_id == hospital_id, orders.c.idempotency_key == idempotency_key))).scalar()
-            if existing:
-                return await order_view(conn, existing), False
+        if idempotency_key and (existing := await earlier(conn)):
+            return await order_view(conn, existing), False
         priced = []
         for item_code, quantity, supplier_id in lines:
             c = await _pick_contract(conn, hospital_id, item_code, supplier_id)
@@ -337,9 +338,12 @@ async def place_order(uow: UnitOfWork, hospital_id: str, lines: list[tuple[str, 
             raise Refused(422, "one-supplier-per-order", "an order goes to one supplier; split it", "lines")
         order_id = f"PO-{uuid.uuid4().hex[:12].upper()}"
         total = sum(t for *_, t in priced)
-        await conn.execute(pg_insert(orders).values(order_id=order_id, hospital_id=hospital_id,
-                                                    supplier_id=suppliers.pop(), idempotency_key=idempotency_key,
-                                                    total_fen=total, created_at=now))
+        created = await conn.execute(pg_insert(orders).values(
+            order_id=order_id, hospital_id=hospital_id, supplier_id=suppliers.pop(), idempotency_key=idempotency_key,
+            total_fen=total, created_at=now).on_conflict_do_nothing(constraint="uq_orders_idempotency")
+            .returning(orders.c.order_id))
+        if created.first() is None:    # a concurrent request with the same key won: answer with its order
+            return await order_view(conn, await earlier(conn)), False
         await conn.execute(pg_insert(order_lines), [
             {"order_id": order_id, "line_no": n, "item_code": code, "contract_id": c["contract_id"],
              "quantity": q, "unit_price": p, "total_fen": t} for n, (code, c, q, p, t) in enumerate(priced, 1)])
