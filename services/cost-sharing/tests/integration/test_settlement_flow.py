@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import insert, text
 
 from alliance.data_exchange.v1 import clinical_pb2 as dx
+from alliance.procurement.v1 import procurement_pb2 as pr
 from alliance.referral.v1 import referral_pb2 as rf
 from alliance.results_mutual_recognition.v1 import recognition_pb2 as rmr
 from alliance_messaging import event_from_proto, proto_time
@@ -160,6 +161,20 @@ async def test_allocations_sum_exactly_netting_settles_and_a_tampered_row_is_fou
             result_id="H003/1", issuing_hospital="H003", saving_fen=35_001,
             occurred_at=proto_time(datetime(2026, 11, 12, tzinfo=UTC))))], repeat_first=True)
         await eventually(lambda: _entries(c, admin, 3))
+        overruns = [pr.OverrunAttributed(attribution_id="OVR-1", contract_id="RND-1/1401010000010001/SUP-A",
+                                         hospital_id="H002", cause="market", overrun_fen=1_001, hospital_fen=501,
+                                         supplier_fen=500, occurred_at=proto_time(datetime(2026, 11, 14, tzinfo=UTC))),
+                    pr.OverrunAttributed(attribution_id="OVR-BAD", contract_id="RND-1/x/SUP-A", hospital_id="H002",
+                                         cause="market", overrun_fen=1_000, hospital_fen=1, supplier_fen=1,
+                                         occurred_at=proto_time(datetime(2026, 11, 14, tzinfo=UTC)))]
+        await _send(kafka_bootstrap, cs.topic("alliance.procurement.v1"), [("c", m) for m in overruns],
+                    repeat_first=True)
+        entries = await eventually(lambda: _entries(c, admin, 4))
+        [overrun] = [e for e in entries if e["kind"] == "procurement_overrun"]
+        assert {(x["account"], x["debit_fen"], x["credit_fen"]) for x in overrun["legs"]} == {
+            ("hospital:H002", 501, 0), ("supplier:SUP-A", 500, 0), ("fund:procurement", 0, 1_001)}
+        [dead] = await read_all(kafka_bootstrap, cs.topic("alliance.procurement.v1.dlq"), expected=1)
+        assert b"OVR-BAD" in dead.value                 # shares that do not sum are refused, not posted
         await _send(kafka_bootstrap, cs.topic("alliance.results_mutual_recognition.v1"), [("AP-9", rmr.RecognitionDecided(
             decision_id="D-2", patient_id="AP-9", requesting_hospital="H001", item_code="LAB-WBC", outcome="declined",
             decline_reason="condition_changed", occurred_at=proto_time(datetime(2026, 11, 13, tzinfo=UTC))))])
@@ -196,7 +211,7 @@ async def test_allocations_sum_exactly_netting_settles_and_a_tampered_row_is_fou
 
 async def _feed_ok(bootstrap: str, topic: str):
     result = await from_feed(bootstrap, topic, idle_seconds=1.0, pinned_key=None)
-    return result if result["ok"] and result["entries_checked"] == 3 and result["checkpoints_checked"] else None
+    return result if result["ok"] and result["entries_checked"] == 4 and result["checkpoints_checked"] else None
 
 
 async def _entries(c, headers, n):

@@ -114,6 +114,21 @@ async def test_an_administrator_runs_a_full_round_and_members_see_spreads_agreed
         approved = (await c.post(f"/adjustments/{adj['adjustment_id']}/approve", headers=admin)).json()
         assert approved["new_unit_price"] == "7200.0000" and approved["supplier_bears"] == "200.0000"
 
+        overrun = {"hospital_id": "H004", "cause": "hospital_management", "overrun_fen": 123_457,
+                   "note": "stock written off after a cold-chain failure"}
+        first = await c.post(f"/contracts/{a['contract_id']}/overruns", headers=admin | {"Idempotency-Key": "ov-1"},
+                             json=overrun)
+        retried = await c.post(f"/contracts/{a['contract_id']}/overruns",
+                               headers=admin | {"Idempotency-Key": "ov-1"}, json=overrun)
+        reused = await c.post(f"/contracts/{a['contract_id']}/overruns", headers=admin | {"Idempotency-Key": "ov-1"},
+                              json=overrun | {"overrun_fen": 1})
+        market = await c.post(f"/contracts/{a['contract_id']}/overruns", headers=admin,
+                              json=overrun | {"cause": "market", "overrun_fen": 1_001})
+        assert (first.status_code, retried.status_code, reused.status_code) == (201, 200, 422)
+        assert retried.json() == first.json() and (first.json()["hospital_fen"], first.json()["supplier_fen"]) == (
+            123_457, 0)
+        assert (market.json()["hospital_fen"], market.json()["supplier_fen"]) == (501, 500)   # 50:50, sums exactly
+
         async with grpc.aio.insecure_channel(f"127.0.0.1:{rt.grpc_port}") as channel:
             stub = pb_grpc.AgreedPricesStub(channel)
             token = bearer_metadata(hosp["H002"]["Authorization"][7:])
@@ -160,6 +175,7 @@ async def test_an_administrator_runs_a_full_round_and_members_see_spreads_agreed
     assert types.count("PriceOutlierDetected") == 1 and types.count("RoundAwarded") == 1
     assert types.count("PriceAgreed") == 2 and types.count("PriceAdjusted") == 1
     assert "OrderPlaced" in types and "GoodsReceived" in types
+    assert types.count("OverrunAttributed") == 2          # the retried request published nothing
 
 
 async def test_csv_with_bad_rows_imports_nothing_and_names_every_row(start_service, dev_keys):

@@ -323,16 +323,21 @@ def router(runtime: Runtime) -> APIRouter:
             raise _refused(exc) from exc
 
     @r.post("/contracts/{contract_id:path}/overruns", status_code=201, tags=["contracts"],
-            summary="Attribute an overrun: a hospital's own management bears it in full; the market shares it")
-    async def overrun(contract_id: str, body: OverrunIn, principal: Admin) -> dict:
+            summary="Attribute an overrun: a hospital's own management bears it in full; the market shares it "
+                    "(Idempotency-Key honoured)")
+    async def overrun(contract_id: str, body: OverrunIn, principal: Admin, response: Response,
+                      idempotency_key: Annotated[str | None, Header(max_length=100)] = None) -> dict:
         try:
-            return await round_cases.record_overrun(runtime.uow(), contract_id, body.hospital_id, body.cause,
-                                                    body.overrun_fen, body.note, principal.subject,
-                                                    datetime.now(UTC))
+            values, created = await round_cases.record_overrun(
+                runtime.uow(), contract_id, body.hospital_id, body.cause, body.overrun_fen, body.note,
+                principal.subject, datetime.now(UTC), idempotency_key)
         except AdjustmentError as exc:
             raise _invalid(exc) from exc
         except round_cases.Refused as exc:
             raise _refused(exc) from exc
+        if not created:
+            response.status_code = 200
+        return values
 
     @r.post("/orders", status_code=201, tags=["orders"],
             summary="Order against agreed prices; the price comes from the contract, never from the request")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections import defaultdict
 from datetime import date, datetime
@@ -280,21 +281,33 @@ async def decide_adjustment(uow: UnitOfWork, adjustment_id: str, by: str, approv
 
 
 async def record_overrun(uow: UnitOfWork, contract_id: str, hospital_id: str, cause: str, overrun_fen: int,
-                         note: str, by: str, now: datetime) -> dict:
-    """Attribute an overrun: the hospital's own management → the hospital; the market → shared by contract."""
+                         note: str, by: str, now: datetime, idempotency_key: str | None = None) -> tuple[dict, bool]:
+    """Attribute an overrun: the hospital's own management → the hospital; the market → shared by contract.
+
+    With an idempotency key the attribution id derives from it, so a retried request is answered with the
+    first attribution (and posts nothing twice); the same key with a different request is refused.
+    """
     async with uow:
         c = (await uow.conn.execute(select(contracts).where(contracts.c.contract_id == contract_id))).mappings().first()
         if c is None:
             raise Refused(404, "not-found", "contract not found")
         split = attribute_overrun(overrun_fen, cause, c["supplier_share"])  # type: ignore[arg-type]
-        attribution_id = f"OVR-{uuid.uuid4().hex[:12].upper()}"
+        attribution_id = ("OVR-" + hashlib.sha256(f"{contract_id}\n{idempotency_key}".encode()).hexdigest()[:16].upper()
+                          if idempotency_key else f"OVR-{uuid.uuid4().hex[:12].upper()}")
         values = {"attribution_id": attribution_id, "contract_id": contract_id, "hospital_id": hospital_id,
                   "cause": cause, "overrun_fen": overrun_fen, "hospital_fen": split.hospital_fen,
                   "supplier_fen": split.supplier_fen, "note": note}
-        await uow.conn.execute(pg_insert(overruns).values(**values, recorded_by=by, recorded_at=now))
+        created = await uow.conn.execute(pg_insert(overruns).values(**values, recorded_by=by, recorded_at=now)
+                                         .on_conflict_do_nothing().returning(overruns.c.attribution_id))
+        if created.first() is None:
+            first = (await uow.conn.execute(select(*(overruns.c[k] for k in values)).where(
+                overruns.c.attribution_id == attribution_id))).mappings().one()
+            if dict(first) != values:
+                raise Refused(422, "idempotency-key-reused", "this Idempotency-Key was used for a different overrun")
+            return values, False
         uow.publish(TOPIC, contract_id, pb.OverrunAttributed(**values, occurred_at=proto_time(now)))
         await uow.commit()
-    return values
+    return values, True
 
 
 async def _pick_contract(conn: AsyncConnection, hospital_id: str, item_code: str, supplier_id: str | None) -> dict:
