@@ -20,6 +20,7 @@ from procurement.bootstrap import SPEC
 
 STENT = "140101000001" + "0001"
 GAUZE = "140202000003" + "0002"
+SUTURE = "140303000005" + "0003"
 HOSPITALS = [("H001", "tertiary"), ("H002", "secondary"), ("H003", "secondary"), ("H004", "secondary"),
              ("H005", "secondary"), ("H006", "secondary")]
 
@@ -194,6 +195,14 @@ async def test_csv_with_bad_rows_imports_nothing_and_names_every_row(start_servi
         good = csv.splitlines()[0] + "\n" + csv.splitlines()[1] + "\n"
         assert (await c.post("/items/import", content=good.encode(),
                              headers=admin | {"content-type": "text/csv"})).status_code == 201
+        both = good + f"{SUTURE},缝合线,3-0,示例,each,,\n"
+        taken = await c.post("/items/import", content=both.encode(), headers=admin | {"content-type": "text/csv"})
+        assert taken.status_code == 409 and taken.json()["codes"] == [STENT]
+        assert (await c.get(f"/items/{SUTURE}", headers=admin)).status_code == 404      # rolled back with it
+        suture = (csv.splitlines()[0] + "\n" + f"{SUTURE},缝合线,3-0,示例,each,,\n").encode()
+        racing = await asyncio.gather(*(c.post("/items/import", content=suture,
+                                               headers=admin | {"content-type": "text/csv"}) for _ in range(3)))
+        assert sorted(r.status_code for r in racing) == [201, 409, 409]
         maps = ("local_code,unified_code,local_name,udi_di\n"
                 f"L-1,{STENT},支架,\n"
                 f"L-2,{GAUZE},未登记,\n"

@@ -106,12 +106,11 @@ def router(runtime: Runtime) -> APIRouter:
         parsed, errors = parse_item_csv(_decode(body))
         async with runtime.engine.begin() as conn:
             if not errors and parsed:
-                existing = set((await conn.execute(select(items.c.code).where(
-                    items.c.code.in_([i.code for i in parsed])))).scalars())
-                if existing:
+                added = set((await conn.execute(pg_insert(items).values([_item_row(i) for i in parsed])
+                                                .on_conflict_do_nothing().returning(items.c.code))).scalars())
+                if taken := sorted({i.code for i in parsed} - added):   # raising rolls the whole import back
                     raise Problem(409, "code-taken", "Conflict", "some unified codes are already registered",
-                                  codes=sorted(existing))
-                await conn.execute(insert(items), [_item_row(i) for i in parsed])
+                                  codes=taken)
             job_id = await record_job(conn, "items", principal.subject, len(parsed) + len(errors), errors)
         if errors:
             raise rows_problem(errors)
