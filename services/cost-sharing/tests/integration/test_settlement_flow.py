@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -249,3 +250,26 @@ async def test_warnings_fire_above_the_exact_thresholds_and_follow_their_lifecyc
         assert (await c.post(f"/warnings/{w['warning_id']}/close", headers=admin, json={})).json()["state"] == "closed"
         card = (await c.get("/scorecard", params={"period": "2026-11"}, headers=_auth(dev_keys, ["regulator"]))).json()
         assert card["perspectives"] and card["total"] is not None
+
+
+async def test_formula_versions_are_published_once_each_and_what_if_stores_nothing(cs, dev_keys):
+    admin = _auth(dev_keys, ["alliance_admin"], sub="admin-1")
+    formula = {"level_factors": {"tertiary": "1.2", "secondary": "1.0", "primary": "0.8"}, "volume_weight": "0.5",
+               "resource_weight": "0.5", "volume_metrics": {"referrals_handled": "1", "case_mix_volume": "1"},
+               "resource_metrics": {"equipment_units": "1", "experts": "2", "beds_shared": "1"}}
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{cs.http_port}/v1", timeout=30) as c:
+        bad = await c.post("/coefficients/formulas", headers=admin, json=formula | {"volume_weight": "0.6"})
+        assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
+        what_if = await c.post("/coefficients/what-if", headers=_auth(dev_keys, ["regulator"]),
+                               json={"period": "2026-11", "formula": formula})
+        assert what_if.status_code == 200, what_if.text
+        assert len(what_if.json()["coefficients"]) == 3
+        assert (await c.get("/coefficients", params={"period": "2026-11"}, headers=admin)).json()["formula"][
+            "version"] == 1                                  # the what-if stored nothing
+        racing = await asyncio.gather(*(c.post("/coefficients/formulas", headers=admin, json=formula)
+                                        for _ in range(4)))
+        assert all(r.status_code in (201, 409) for r in racing)
+        versions = sorted(r.json()["version"] for r in racing if r.status_code == 201)
+        assert versions == list(range(2, 2 + len(versions)))
+        current = (await c.get("/coefficients", params={"period": "2026-11"}, headers=admin)).json()
+        assert current["formula"]["version"] == versions[-1] and current["formula"]["volume_weight"] == "0.5"

@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from alliance.cost_sharing.v1 import settlement_pb2 as pb
@@ -229,8 +229,12 @@ def router(runtime: Runtime) -> APIRouter:
         async with runtime.engine.begin() as conn:
             version = ((await conn.execute(select(func.max(coefficient_formulas.c.version)))).scalar() or 1) + 1
             f = _formula(body, version)
-            await conn.execute(insert(coefficient_formulas).values(version=version, body=_formula_json(f),
-                                                                   created_by=principal.subject))
+            done = await conn.execute(pg_insert(coefficient_formulas).values(
+                version=version, body=_formula_json(f), created_by=principal.subject)
+                .on_conflict_do_nothing().returning(coefficient_formulas.c.version))
+            if done.first() is None:
+                raise Problem(409, "version-taken", "Conflict",
+                              f"another formula was published as version {version} meanwhile; publish again")
         return _formula_json(f)
 
     @r.put("/coefficients/resources/{period}", tags=["coefficients"],
@@ -254,8 +258,8 @@ def router(runtime: Runtime) -> APIRouter:
     @r.post("/coefficients/what-if", tags=["coefficients"],
             summary="Coefficients under a draft formula; nothing is stored or posted")
     async def what_if(body: WhatIfIn, _: Reader) -> dict:
-        formula = _formula(body.formula, 0)
         async with runtime.engine.connect() as conn:
+            formula = _formula(body.formula, (await current_formula(conn)).version + 1)   # the draft's number
             return coefficients_json(formula, _compute(formula, await inputs_for(conn, body.period)))
 
     # --- common costs and joint services ----------------------------------------------------------
