@@ -273,3 +273,48 @@ async def test_formula_versions_are_published_once_each_and_what_if_stores_nothi
         assert versions == list(range(2, 2 + len(versions)))
         current = (await c.get("/coefficients", params={"period": "2026-11"}, headers=admin)).json()
         assert current["formula"]["version"] == versions[-1] and current["formula"]["volume_weight"] == "0.5"
+
+
+async def test_an_expensive_case_needs_two_different_approvers_and_drafts_can_be_simulated(cs, dev_keys,
+                                                                                          kafka_bootstrap):
+    admin1, admin2 = (_auth(dev_keys, ["alliance_admin"], sub=s) for s in ("admin-1", "admin-2"))
+    now = datetime.now(UTC)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{cs.http_port}/v1", timeout=30) as c:
+        sample = (await c.get("/drg/tables/sample", headers=admin1)).json()
+        assert (await c.post("/drg/tables", headers=admin1, json={"table": sample | {"effective_from": "2020-01-01"}})
+                ).status_code == 201
+        # FM15 pays RW 1.5 × 8,500 yuan = 1,275,000 fen at H002 (no hospital rule): 2,000,000 is 157% of it
+        await _send(kafka_bootstrap, cs.topic("alliance.data_exchange.v1"), [
+            ("AP-1", _discharge("H002/I9", "H002", "I", 2_000_000, now, procedures=("36.06",))),
+            ("AP-1", _discharge("H002/I8", "H002", "I", 1_000_000, now, procedures=("36.06",)))])
+
+        async def grouped():
+            got = (await c.get("/drg/cases", headers=admin1)).json()
+            return {x["case_id"]: x for x in got} if len(got) == 2 else None
+        cases = await eventually(grouped)
+        costly, ordinary = cases["H002/I9"], cases["H002/I8"]
+        assert costly["needs_two_approvals"] and costly["approved"] is False
+        assert not ordinary["needs_two_approvals"]
+        assert (await c.post("/drg/cases/H002%2FI8/approve", headers=admin1)).status_code == 409
+        first = (await c.post("/drg/cases/H002%2FI9/approve", headers=admin1)).json()
+        assert first == {"case_id": "H002/I9", "approvals": ["admin-1"], "approved": False}
+        assert (await c.post("/drg/cases/H002%2FI9/approve", headers=admin1)).status_code == 409   # not twice
+        assert (await c.post("/drg/cases/H002%2FI9/approve", headers=_auth(dev_keys, ["regulator"]))
+                ).status_code == 403
+        second = (await c.post("/drg/cases/H002%2FI9/approve", headers=admin2)).json()
+        assert second["approved"] is True and second["approvals"] == ["admin-1", "admin-2"]
+
+        # during a stay: warning from 80% of the standard, intervention from 110%
+        stay = {"hospital_id": "H002", "principal_dx": "I21.900", "procedures": ["36.06"]}
+        levels = [(await c.post("/drg/in-stay", headers=_auth(dev_keys, ["hospital"], "H002"),
+                                json=stay | {"accumulated_cost_fen": fen})).json()["status"]
+                  for fen in (1_019_999, 1_020_000, 1_402_500)]
+        assert levels == ["ok", "warning", "intervention"]
+        assert (await c.post("/drg/in-stay", headers=_auth(dev_keys, ["hospital"], "H003"),
+                             json=stay | {"accumulated_cost_fen": 1})).status_code == 404      # not its patient
+
+        draft = sample | {"version": sample["version"] + 1, "base_rates": {"default": "9350.00"}}
+        sim = (await c.post("/drg/simulate", headers=admin1, json={"draft": draft})).json()
+        assert sim["cases"] == 2 and sim["total_draft_fen"] - sim["total_current_fen"] == 2 * 127_500   # +10% each
+        assert [(r["hospital_id"], r["delta_fen"]) for r in sim["rows"]] == [("H002", 255_000)]
+        assert (await c.post("/drg/simulate", headers=admin1, json={"draft": {"version": "x"}})).status_code == 422

@@ -459,7 +459,7 @@ def router(runtime: Runtime) -> APIRouter:
                  "approved": drg.is_approved(tuple(c.approvals)) if c.needs_two_approvals else None,
                  "grouping": c.grouping} for c in rows]
 
-    @r.post("/drg/cases/{case_id}/approve", tags=["DRG"],
+    @r.post("/drg/cases/{case_id:path}/approve", tags=["DRG"],
             summary="Approve a case above 130% of its standard (two different administrators are needed)")
     async def approve(case_id: str, principal: Admin) -> dict:
         async with runtime.engine.begin() as conn:
