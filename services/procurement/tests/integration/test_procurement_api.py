@@ -210,6 +210,16 @@ async def test_csv_with_bad_rows_imports_nothing_and_names_every_row(start_servi
         bad_maps = await c.post("/mappings/import", content=maps.encode(), headers=hosp | {"content-type": "text/csv"})
         assert bad_maps.status_code == 422 and sorted({e["row"] for e in bad_maps.json()["errors"]}) == [3, 4]
         assert (await c.get("/mappings", headers=hosp)).json() == []
+        rejected = (await c.get(f"/imports/{bad_maps.json()['job_id']}", headers=hosp)).json()
+        assert (rejected["status"], rejected["rows_done"], len(rejected["errors"])) == ("rejected", 0, 2)
+        good_maps = await c.post("/mappings/import", content=(maps.splitlines()[0] + "\n" + maps.splitlines()[1]
+                                                              + "\n").encode(),
+                                 headers=hosp | {"content-type": "text/csv"})
+        assert good_maps.status_code == 201 and good_maps.json()["imported"] == 1
+        progress = (await c.get(f"/imports/{good_maps.json()['job_id']}", headers=hosp)).json()
+        assert (progress["status"], progress["rows_total"], progress["rows_done"]) == ("done", 1, 1)
+        other = _auth(dev_keys, "his", ["hospital"], "H003")
+        assert (await c.get(f"/imports/{good_maps.json()['job_id']}", headers=other)).status_code == 404
         job = bad_maps.json()
         assert job["status"] == 422
 
@@ -258,3 +268,24 @@ async def test_a_round_with_no_valid_bid_awards_nothing(start_service, dev_keys)
         assert (await c.post("/rounds", headers=_auth(dev_keys, "his", ["hospital"], "H002"), json={
             "title": "x", "deadline": (datetime.now(UTC) + timedelta(minutes=5)).isoformat(),
             "items": [{"item_code": STENT}]})).status_code == 403
+
+
+async def test_the_conflict_report_finds_one_item_under_two_codes_and_one_code_for_two_items(start_service, dev_keys):
+    rt = await start_service(SPEC)
+    admin = _auth(dev_keys, "admin-1", ["alliance_admin"])
+    udi_a, udi_b = "06901234567892", "06901234567908"
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{rt.http_port}/v1", timeout=30) as c:
+        for code, udi in ((STENT, udi_a), (SUTURE, udi_a), (GAUZE, None)):   # the same device under two codes
+            assert (await c.post("/items", headers=admin, json={
+                "code": code, "name": f"器械{code[-4:]}", "specification": "x", "manufacturer": "示例",
+                "base_unit": "each", "udi_di": udi})).status_code == 201
+        for hospital, udi in (("H002", udi_b), ("H003", "06901234567915")):   # two devices under GAUZE
+            r = await c.put("/mappings/LOCAL-9", headers=_auth(dev_keys, "his", ["hospital"], hospital),
+                            json={"unified_code": GAUZE, "udi_di": udi})
+            assert r.status_code == 200, r.text
+        report = (await c.get("/conflicts", headers=admin)).json()
+        assert (await c.get("/conflicts", headers=_auth(dev_keys, "his", ["hospital"], "H002"))).status_code == 403
+    kinds = {(x["kind"], tuple(sorted(x["unified_codes"]))) for x in report}
+    assert ("same_item_different_codes", tuple(sorted((STENT, SUTURE)))) in kinds
+    assert ("same_code_different_items", (GAUZE,)) in kinds
+    assert all(x["evidence"] for x in report)

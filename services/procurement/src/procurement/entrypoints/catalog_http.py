@@ -54,10 +54,10 @@ def code_problem(exc: CodeError) -> Problem:
     return Problem(422, "invalid-code", "Unprocessable Content", exc.message, field=exc.field)
 
 
-def rows_problem(errors: list) -> Problem:
+def rows_problem(errors: list, job_id: str) -> Problem:
     return Problem(422, "invalid-rows", "Unprocessable Content",
                    f"{len(errors)} row(s) are invalid; nothing was imported",
-                   errors=[dataclasses.asdict(e) for e in errors])
+                   errors=[dataclasses.asdict(e) for e in errors], job_id=job_id)
 
 
 def _item_row(i: Item, high_value: bool = False) -> dict:
@@ -113,7 +113,7 @@ def router(runtime: Runtime) -> APIRouter:
                                   codes=taken)
             job_id = await record_job(conn, "items", principal.subject, len(parsed) + len(errors), errors)
         if errors:
-            raise rows_problem(errors)
+            raise rows_problem(errors, job_id)
         return {"job_id": job_id, "imported": len(parsed)}
 
     @r.get("/items/{code}", tags=["unified codes"], summary="One item by unified code")
@@ -166,7 +166,7 @@ def router(runtime: Runtime) -> APIRouter:
             job_id = await record_job(conn, "mappings", principal.hospital_id or "", len(parsed) + len(errors),
                                       errors)
         if errors:
-            raise rows_problem(errors)
+            raise rows_problem(errors, job_id)
         return {"job_id": job_id, "imported": len(parsed)}
 
     @r.get("/imports/{job_id}", tags=["local mappings"], summary="Progress and row errors of an import")
