@@ -180,12 +180,13 @@ async def test_allocations_sum_exactly_netting_settles_and_a_tampered_row_is_fou
             decision_id="D-2", patient_id="AP-9", requesting_hospital="H001", item_code="LAB-WBC", outcome="declined",
             decline_reason="condition_changed", occurred_at=proto_time(datetime(2026, 11, 13, tzinfo=UTC))))])
 
-        async def patient_perspective():
+        async def recognition_rate():
+            # D-1 alone already gives a score (1 reused of 1), so wait for D-2 to be counted too
             card = (await c.get("/scorecard", params={"period": "2026-11"}, headers=admin)).json()
             patient = next(p for p in card["perspectives"] if p["perspective"] == "patient")
-            return patient if patient["score"] is not None else None
-        patient = await eventually(patient_perspective)
-        recognition = next(m for m in patient["measures"] if m[0] == "recognition_rate")
+            measure = next((m for m in patient["measures"] if m[0] == "recognition_rate"), None)
+            return measure if measure and measure[2] == "0.5" else None
+        recognition = await eventually(recognition_rate)
         assert recognition[2] == "0.5"              # one reused of two decisions
         net = (await c.get("/netting/2026-11", headers=admin)).json()
         assert net["settles_every_balance"] and net["net_fen"] <= net["gross_fen"]
