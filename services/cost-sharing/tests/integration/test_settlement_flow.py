@@ -105,6 +105,14 @@ async def test_a_completed_referral_settles_itself_and_the_regulator_feed_carrie
         assert {step["layer"] for step in case["grouping"]["path"]} == {"base", "hospital", "exception"}
         verified = await eventually(lambda: _verified(c, regulator))
         assert verified["ok"] and verified["entries_checked"] == 2 and verified["checkpoints_checked"] >= 1
+        # the settlement cycle is each hospital's own: H003 took no part in R-1
+        cycles = {}
+        for hid in ("H001", "H003"):
+            card = (await c.get("/scorecard", params={"period": entries[0]["period"], "hospital_id": hid},
+                                headers=regulator)).json()
+            process = next(p for p in card["perspectives"] if p["perspective"] == "process")
+            cycles[hid] = next(m for m in process["measures"] if m[0] == "settlement_cycle_days")[2]
+        assert cycles["H001"] is not None and cycles["H003"] is None
         # a regulator reads everything and writes nothing
         assert (await c.post("/pools", headers=regulator, json={
             "pool_id": "p", "name": "x", "period": "2026-11", "amount_fen": 1})).status_code == 403

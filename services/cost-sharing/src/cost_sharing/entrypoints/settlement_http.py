@@ -652,6 +652,9 @@ def router(runtime: Runtime) -> APIRouter:
                  .select_from(ledger_entries.join(referral_episodes, ledger_entries.c.reference.like(
                      func.concat("referral:", referral_episodes.c.referral_id, ":%"))))
                  .where(ledger_entries.c.period == period))
+        if hospital_id:
+            cycle = cycle.where((referral_episodes.c.origin_hospital == hospital_id)
+                                | (referral_episodes.c.receiving_hospital == hospital_id))
         async with runtime.engine.connect() as conn:
             inds = [i for i in await indicators_for(conn, period) if hospital_id is None or i.hospital_id == hospital_id]
             ws = (await conn.execute(q)).all()
