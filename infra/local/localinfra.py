@@ -10,6 +10,7 @@ before any virtualenv exists.
     python3 infra/local/localinfra.py env [--format=shell|dotenv]
     python3 infra/local/localinfra.py stop-kafka|start-kafka|kill-kafka
     python3 infra/local/localinfra.py stop-pg|start-pg
+    python3 infra/local/localinfra.py kafka-user NAME --read TOPIC   # SCRAM user, read-only
 
 Progress goes to stderr; ``up`` and ``env`` print only the variables on stdout,
 so ``eval "$(python3 infra/local/localinfra.py up)"`` works.
@@ -17,7 +18,8 @@ so ``eval "$(python3 infra/local/localinfra.py up)"`` works.
 State lives in ``<repo>/.local`` (override: ALLIANCE_LOCAL_DIR); downloaded
 Kafka jars are cached in ``${XDG_CACHE_HOME:-~/.cache}/alliance`` so later runs,
 even from a fresh clone, are offline.  Ports: ALLIANCE_PG_PORT (55432),
-ALLIANCE_KAFKA_PORT (59092), ALLIANCE_KAFKA_CONTROLLER_PORT (59093).
+ALLIANCE_KAFKA_PORT (59092), ALLIANCE_KAFKA_CONTROLLER_PORT (59093),
+ALLIANCE_KAFKA_SASL_PORT (59094: SASL/SCRAM with ACLs; see ``kafka-user``).
 """
 
 from __future__ import annotations
@@ -88,10 +90,12 @@ class Cfg:
         self.pg_port = _port("ALLIANCE_PG_PORT", 55432)
         self.kafka_port = _port("ALLIANCE_KAFKA_PORT", 59092)
         self.ctrl_port = _port("ALLIANCE_KAFKA_CONTROLLER_PORT", 59093)
-        if len({self.pg_port, self.kafka_port, self.ctrl_port}) != 3:
+        # the authenticated listener (SASL/SCRAM): regulators and anyone who is not a super user
+        self.sasl_port = _port("ALLIANCE_KAFKA_SASL_PORT", self.kafka_port + 2)
+        if len({self.pg_port, self.kafka_port, self.ctrl_port, self.sasl_port}) != 4:
             die(
-                "ALLIANCE_PG_PORT, ALLIANCE_KAFKA_PORT and ALLIANCE_KAFKA_CONTROLLER_PORT "
-                "must be three different ports"
+                "ALLIANCE_PG_PORT, ALLIANCE_KAFKA_PORT, ALLIANCE_KAFKA_CONTROLLER_PORT and "
+                "ALLIANCE_KAFKA_SASL_PORT must be four different ports"
             )
         # PostgreSQL
         self.pg_dir = self.local / "pg"
@@ -115,10 +119,15 @@ class Cfg:
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.kafka_port}"
 
+    @property
+    def sasl_bootstrap(self) -> str:
+        return f"127.0.0.1:{self.sasl_port}"
+
     def env_vars(self) -> list[tuple[str, str]]:
         base = f"alliance@127.0.0.1:{self.pg_port}"
         out = [
             ("ALLIANCE_KAFKA_BOOTSTRAP", self.bootstrap),
+            ("ALLIANCE_KAFKA_SASL_BOOTSTRAP", self.sasl_bootstrap),
             ("ALLIANCE_PG_DSN", f"postgresql://{base}/postgres"),
         ]
         for prefix, db in SERVICE_DATABASES.items():
@@ -692,11 +701,23 @@ def write_kafka_config(cfg: Cfg) -> None:
         "process.roles": "broker,controller",
         "node.id": "1",
         "controller.quorum.voters": f"1@127.0.0.1:{cfg.ctrl_port}",
-        "listeners": f"PLAINTEXT://127.0.0.1:{cfg.kafka_port},CONTROLLER://127.0.0.1:{cfg.ctrl_port}",
-        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{cfg.kafka_port}",
+        "listeners": f"PLAINTEXT://127.0.0.1:{cfg.kafka_port},CONTROLLER://127.0.0.1:{cfg.ctrl_port},"
+        f"SASL_PLAINTEXT://127.0.0.1:{cfg.sasl_port}",
+        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{cfg.kafka_port},"
+        f"SASL_PLAINTEXT://127.0.0.1:{cfg.sasl_port}",
         "controller.listener.names": "CONTROLLER",
         "inter.broker.listener.name": "PLAINTEXT",
-        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,"
+        "SASL_PLAINTEXT:SASL_PLAINTEXT",
+        # Authorisation as in production: SCRAM users on the SASL listener get only what ACLs
+        # grant them. The loopback PLAINTEXT listener (services, tests, tools on this machine)
+        # and the controller are the ANONYMOUS super user.
+        "sasl.enabled.mechanisms": "SCRAM-SHA-512",
+        "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config":
+            "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "super.users": "User:ANONYMOUS",
+        "allow.everyone.if.no.acl.found": "false",
         "log.dirs": str(cfg.k_data),
         "offsets.topic.replication.factor": "1",
         "offsets.topic.num.partitions": "3",
@@ -1065,6 +1086,7 @@ def preflight_ports(cfg: Cfg) -> None:
         for port, var in (
             (cfg.kafka_port, "ALLIANCE_KAFKA_PORT"),
             (cfg.ctrl_port, "ALLIANCE_KAFKA_CONTROLLER_PORT"),
+            (cfg.sasl_port, "ALLIANCE_KAFKA_SASL_PORT"),
         ):
             if not port_free(port):
                 problems.append(
@@ -1147,12 +1169,61 @@ def cmd_stop_pg(cfg: Cfg, args) -> int:
     return 0
 
 
+def _kafka_tool(cfg: Cfg, main_class: str, *args: str) -> str:
+    """Run one of Kafka's own admin tools against the local broker's super-user listener."""
+    java = ensure_java()
+    r = subprocess.run(
+        [java, f"-Dlog4j.configuration=file:{cfg.k_log4j}", "-cp", f"{cfg.k_libs}/*", main_class,
+         "--bootstrap-server", cfg.bootstrap, *args],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=str(cfg.k_dir),
+    )
+    if r.returncode != 0:
+        die(f"{main_class} failed (exit {r.returncode}):\n{r.stdout}")
+    return r.stdout
+
+
+def cmd_kafka_user(cfg: Cfg, args) -> int:
+    """Create (or re-key) a SCRAM user for the SASL listener and grant it read-only topics."""
+    if kafka_pid(cfg) is None:
+        die("kafka is not running: run `localinfra.py up` first")
+    if not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", args.name) or args.name == "ANONYMOUS":
+        die(f"{args.name!r} is not a usable user name (letters, digits, . _ -)")
+    password = args.password or base64.urlsafe_b64encode(os.urandom(18)).decode()
+    if "," in password or "]" in password or "=" in password:
+        die("the password may not contain , ] or =")
+    _kafka_tool(cfg, "kafka.admin.ConfigCommand", "--alter", "--entity-type", "users",
+                "--entity-name", args.name,
+                "--add-config", f"SCRAM-SHA-512=[iterations=8192,password={password}]")
+    principal = f"User:{args.name}"
+    if args.own_prefix:
+        _kafka_tool(cfg, "kafka.admin.AclCommand", "--add", "--allow-principal", principal,
+                    "--operation", "All", "--topic", args.own_prefix, "--group", args.own_prefix,
+                    "--resource-pattern-type", "prefixed")
+    if args.read:
+        topics = [a for t in args.read for a in ("--topic", t)]
+        _kafka_tool(cfg, "kafka.admin.AclCommand", "--add", "--allow-principal", principal,
+                    "--operation", "Read", "--operation", "Describe", *topics)
+        group = args.group_prefix or f"{args.name}-"
+        _kafka_tool(cfg, "kafka.admin.AclCommand", "--add", "--allow-principal", principal,
+                    "--operation", "Read", "--group", group, "--resource-pattern-type", "prefixed")
+    if args.own_prefix:
+        log(f"kafka: user {args.name} owns topics and groups named {args.own_prefix}*")
+    log(f"kafka: user {args.name} may read {', '.join(args.read) or 'nothing more'} "
+        f"on {cfg.sasl_bootstrap} (SASL_PLAINTEXT, SCRAM-SHA-512)")
+    print(f"KAFKA_BOOTSTRAP={cfg.sasl_bootstrap}")
+    print("KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT")
+    print("KAFKA_SASL_MECHANISM=SCRAM-SHA-512")
+    print(f"KAFKA_USERNAME={args.name}")
+    print(f"KAFKA_PASSWORD={password}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="localinfra.py",
         description="Local PostgreSQL + Kafka (KRaft) for the alliance platform, no Docker needed.",
         epilog="Env: ALLIANCE_PG_PORT (55432), ALLIANCE_KAFKA_PORT (59092), "
-        "ALLIANCE_KAFKA_CONTROLLER_PORT (59093), ALLIANCE_LOCAL_DIR (<repo>/.local), "
+        "ALLIANCE_KAFKA_CONTROLLER_PORT (59093), ALLIANCE_KAFKA_SASL_PORT (Kafka's + 2), ALLIANCE_LOCAL_DIR (<repo>/.local), "
         "XDG_CACHE_HOME (jar cache in $XDG_CACHE_HOME/alliance).",
     )
     sub = ap.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
@@ -1182,6 +1253,18 @@ def main(argv: list[str] | None = None) -> int:
     add("kill-kafka", cmd_kill_kafka, "SIGKILL Kafka (crash simulation)")
     add("start-pg", cmd_start_pg, "start PostgreSQL (keeps data) and wait until ready")
     add("stop-pg", cmd_stop_pg, "stop PostgreSQL (pg_ctl stop -m fast)")
+    user = sub.add_parser(
+        "kafka-user",
+        help="create a SCRAM user on the SASL listener and grant it topics; print its settings",
+    )
+    user.add_argument("name")
+    user.add_argument("--password", help="default: a random one, printed")
+    user.add_argument("--read", action="append", default=[], metavar="TOPIC",
+                      help="a topic it may read (repeatable)")
+    user.add_argument("--group-prefix", help="consumer groups it may read with (default: '<name>-')")
+    user.add_argument("--own-prefix", metavar="PREFIX",
+                      help="all rights on topics and groups starting with PREFIX (a service's own)")
+    user.set_defaults(fn=cmd_kafka_user)
 
     args = ap.parse_args(argv)
     try:

@@ -2,15 +2,15 @@
 
 from .consumer import BatchHandler, EventConsumer, Handler, PoisonMessage, is_transient
 from .envelope import CloudEvent, InvalidEnvelope, event_from_proto, event_type, proto_time
-from .kafka import dlq_topic, ensure_topics, idempotent_producer
+from .kafka import PLAINTEXT, KafkaSecurity, dlq_topic, ensure_topics, idempotent_producer
 from .outbox import OutgoingEvent, add_to_outbox
 from .projection import upsert_if_newer
 from .relay import OutboxRelay
 from .tables import MessagingTables, define_outbox, define_processed_events
 
 __all__ = [
-    "BatchHandler", "CloudEvent", "EventConsumer", "Handler", "InvalidEnvelope", "MessagingTables", "OutboxRelay",
-    "OutgoingEvent", "PoisonMessage", "add_to_outbox", "define_outbox", "define_processed_events",
-    "dlq_topic", "ensure_topics", "event_from_proto", "event_type", "idempotent_producer", "is_transient",
-    "proto_time", "upsert_if_newer",
+    "PLAINTEXT", "BatchHandler", "CloudEvent", "EventConsumer", "Handler", "InvalidEnvelope", "KafkaSecurity",
+    "MessagingTables", "OutboxRelay", "OutgoingEvent", "PoisonMessage", "add_to_outbox", "define_outbox",
+    "define_processed_events", "dlq_topic", "ensure_topics", "event_from_proto", "event_type",
+    "idempotent_producer", "is_transient", "proto_time", "upsert_if_newer",
 ]

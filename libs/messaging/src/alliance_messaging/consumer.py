@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from alliance_telemetry import extract_kafka_context
 
 from .envelope import CloudEvent, InvalidEnvelope
-from .kafka import dlq_topic, idempotent_producer
+from .kafka import PLAINTEXT, KafkaSecurity, dlq_topic, idempotent_producer
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
@@ -86,8 +86,10 @@ class EventConsumer:
         backoff_initial: float = 0.1,
         backoff_max: float = 5.0,
         batch_max: int = 500,
+        security: KafkaSecurity = PLAINTEXT,
     ) -> None:
         self._engine = engine
+        self._security = security
         self._processed = processed_events
         self._bootstrap = bootstrap
         self._group_id = group_id
@@ -111,6 +113,7 @@ class EventConsumer:
 
     def _new_consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
+            **self._security.client_options(),
             bootstrap_servers=self._bootstrap,
             group_id=self._group_id,
             client_id=self._group_id,
@@ -145,7 +148,7 @@ class EventConsumer:
     async def _run_once(self, stop: asyncio.Event) -> None:
         consumer = self._new_consumer()
         self._consumer = consumer
-        self._dlq = idempotent_producer(self._bootstrap, f"{self._group_id}-dlq")
+        self._dlq = idempotent_producer(self._bootstrap, f"{self._group_id}-dlq", self._security)
         await consumer.start()
         await self._dlq.start()
         consumer.subscribe(self._topics, listener=_Revocations(self._lock))

@@ -11,6 +11,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from alliance_messaging import PLAINTEXT, KafkaSecurity
+
 from .problems import PROBLEM_JSON
 
 Check = Callable[[], Awaitable[None]]
@@ -26,13 +28,15 @@ def database_check(engine: AsyncEngine) -> Check:
 class KafkaProbe:
     """A long-lived metadata client; each check is one metadata round-trip to the broker."""
 
-    def __init__(self, bootstrap: str) -> None:
+    def __init__(self, bootstrap: str, security: KafkaSecurity = PLAINTEXT) -> None:
         self._bootstrap = bootstrap
+        self._security = security
         self._client: AIOKafkaClient | None = None
 
     async def __call__(self) -> None:
         if self._client is None:
-            client = AIOKafkaClient(bootstrap_servers=self._bootstrap, request_timeout_ms=3000)
+            client = AIOKafkaClient(bootstrap_servers=self._bootstrap, request_timeout_ms=3000,
+                                    **self._security.client_options())
             await client.bootstrap()
             self._client = client
         try:

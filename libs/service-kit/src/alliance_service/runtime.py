@@ -118,7 +118,7 @@ class Runtime:
         await assert_migrated(self.engine, self.spec.service_dir)
         topics = [self.topic(t) for t in (self.spec.stream_topic, *self.spec.subscriptions)]
         await ensure_topics(s.kafka_bootstrap, [*topics, *(dlq_topic(t) for t in topics)],
-                            s.topic_partitions, s.topic_replication_factor)
+                            s.topic_partitions, s.topic_replication_factor, s.kafka_security)
         if background:
             self._tasks.append(asyncio.create_task(self.relay.run(self._stop), name="relay"))
             if self.consumer is not None:
@@ -188,7 +188,7 @@ def build_runtime(spec: ServiceSpec, settings: ServiceSettings | None = None) ->
     instrument_sqlalchemy(engine)
     verifier = TokenVerifier(JwksSource(s.jwks), issuer=s.jwt_issuer, audience=s.jwt_audience)
     relay = OutboxRelay(engine, spec.tables.outbox,
-                        lambda: idempotent_producer(s.kafka_bootstrap, f"{spec.name}-relay"),
+                        lambda: idempotent_producer(s.kafka_bootstrap, f"{spec.name}-relay", s.kafka_security),
                         name=spec.name)
     runtime = Runtime(spec=spec, settings=s, engine=engine, verifier=verifier, relay=relay, consumer=None)
     spec.configure(runtime)
@@ -197,7 +197,7 @@ def build_runtime(spec: ServiceSpec, settings: ServiceSettings | None = None) ->
         runtime.consumer = EventConsumer(
             engine=engine, processed_events=spec.tables.processed_events, bootstrap=s.kafka_bootstrap,
             group_id=s.consumer_group or spec.name, topics=[runtime.topic(t) for t in spec.subscriptions],
-            handlers=handlers, batch_handlers=dict(spec.batch_handlers(runtime)),
+            handlers=handlers, batch_handlers=dict(spec.batch_handlers(runtime)), security=s.kafka_security,
         )
     runtime.app = build_app(runtime)
     return runtime
@@ -210,7 +210,7 @@ def build_app(runtime: Runtime) -> FastAPI:
     app.state.runtime = runtime
     install_problem_handlers(app)
     install_auth(app, runtime.verifier)
-    runtime._kafka_probe = KafkaProbe(runtime.settings.kafka_bootstrap)
+    runtime._kafka_probe = KafkaProbe(runtime.settings.kafka_bootstrap, runtime.settings.kafka_security)
     app.include_router(health_router({"database": database_check(runtime.engine),
                                       "kafka": runtime._kafka_probe}))
     for router in spec.routers(runtime):

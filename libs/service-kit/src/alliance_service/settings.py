@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from alliance_messaging import KafkaSecurity
 
 DEV_ISSUER = "https://auth.alliance.local/dev"
 
@@ -18,6 +20,11 @@ class ServiceSettings(BaseSettings):
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = Field(description="postgresql+asyncpg://user@host:port/db")
     kafka_bootstrap: str = Field(description="host:port[,host:port]")
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    kafka_username: str | None = None
+    kafka_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = Field(None, description="CA bundle for SSL/SASL_SSL; default: the system's")
     http_host: str = "127.0.0.1"
     http_port: int
     grpc_host: str = "127.0.0.1"
@@ -38,4 +45,14 @@ class ServiceSettings(BaseSettings):
             raise ValueError("jwt_issuer must be the real identity provider outside development")
         if not self.database_url.startswith("postgresql+asyncpg://"):
             raise ValueError("database_url must use the postgresql+asyncpg:// driver")
+        self.kafka_security  # noqa: B018 - refuses an incomplete SASL/SSL configuration at start-up
         return self
+
+    @property
+    def kafka_security(self) -> KafkaSecurity:
+        """How this service's Kafka clients authenticate."""
+        return KafkaSecurity(
+            protocol=self.kafka_security_protocol, sasl_mechanism=self.kafka_sasl_mechanism,
+            username=self.kafka_username,
+            password=self.kafka_password.get_secret_value() if self.kafka_password else None,
+            cafile=self.kafka_ssl_cafile)

@@ -93,16 +93,28 @@ class InfraControl:
     def __init__(self, script: str) -> None:
         self._script = script
 
-    async def _run(self, command: str) -> None:
+    async def _run(self, command: str, *args: str) -> str:
         import asyncio
         import sys
 
-        proc = await asyncio.create_subprocess_exec(sys.executable, self._script, command,
+        proc = await asyncio.create_subprocess_exec(sys.executable, self._script, command, *args,
                                                     stdout=asyncio.subprocess.PIPE,
-                                                    stderr=asyncio.subprocess.STDOUT)
-        out, _ = await proc.communicate()
+                                                    stderr=asyncio.subprocess.PIPE)
+        out, err = await proc.communicate()
         if proc.returncode != 0:
-            raise RuntimeError(f"{command} failed: {out.decode(errors='replace')[-2000:]}")
+            raise RuntimeError(f"{command} failed: {(out + err).decode(errors='replace')[-2000:]}")
+        return out.decode()
+
+    async def kafka_user(self, name: str, *, read: tuple[str, ...] = (), own_prefix: str | None = None,
+                         password: str | None = None) -> dict[str, str]:
+        """A SCRAM user on the broker's SASL listener; its KAFKA_* connection settings."""
+        args = [name, *(a for t in read for a in ("--read", t))]
+        if own_prefix:
+            args += ["--own-prefix", own_prefix]
+        if password:
+            args += ["--password", password]
+        out = await self._run("kafka-user", *args)
+        return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
 
     async def stop_kafka(self) -> None:
         await self._run("stop-kafka")

@@ -6,6 +6,10 @@ Two independent ways:
                        every SettlementEntryPosted link and every LedgerCheckpointSigned signature —
                        what a regulator can do with read-only rights and no access to our database
 Exit status 0 when the chain verifies, 1 when a link is broken (the first broken seq is printed).
+
+A secured cluster: --kafka-security-protocol SASL_SSL --kafka-username NAME (or KAFKA_SECURITY_PROTOCOL,
+KAFKA_SASL_MECHANISM, KAFKA_USERNAME, KAFKA_SSL_CAFILE), the password only from KAFKA_PASSWORD. The feed is
+read without a consumer group, so read rights on the topic are all a regulator needs.
 """
 
 from __future__ import annotations
@@ -13,15 +17,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
-import uuid
 from datetime import UTC
 
 from aiokafka import AIOKafkaConsumer
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from alliance.cost_sharing.v1 import settlement_pb2 as pb
-from alliance_messaging import CloudEvent, event_type
+from alliance_messaging import PLAINTEXT, CloudEvent, KafkaSecurity, event_type
 
 from .domain.ledger import (
     Checkpoint,
@@ -49,10 +53,11 @@ def _entry(m: pb.SettlementEntryPosted) -> Entry:
                  reverses=m.reverses or None, prev_hash=m.prev_hash, hash=m.hash)
 
 
-async def from_feed(bootstrap: str, topic: str, idle_seconds: float, pinned_key: str | None) -> dict:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"ledger-verify-{uuid.uuid4().hex[:8]}",
+async def from_feed(bootstrap: str, topic: str, idle_seconds: float, pinned_key: str | None,
+                    security: KafkaSecurity = PLAINTEXT) -> dict:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None,
                                 auto_offset_reset="earliest", enable_auto_commit=False,
-                                isolation_level="read_committed")
+                                isolation_level="read_committed", **security.client_options())
     entries: dict[int, Entry] = {}
     cps: list[tuple[Checkpoint, str]] = []
     await consumer.start()
@@ -91,10 +96,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--topic", default="alliance.cost_sharing.v1")
     ap.add_argument("--idle-seconds", type=float, default=3.0, help="stop reading the feed after this much quiet")
     ap.add_argument("--public-key", help="PEM file of the alliance's checkpoint key (pin it; default: the feed's)")
+    env = os.environ.get
+    ap.add_argument("--kafka-security-protocol", default=env("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT"),
+                    choices=["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"])
+    ap.add_argument("--kafka-sasl-mechanism", default=env("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512"),
+                    choices=["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"])
+    ap.add_argument("--kafka-username", default=env("KAFKA_USERNAME"), help="password: KAFKA_PASSWORD")
+    ap.add_argument("--kafka-cafile", default=env("KAFKA_SSL_CAFILE"), help="CA bundle for SSL/SASL_SSL")
     args = ap.parse_args(argv)
     pinned = open(args.public_key).read() if args.public_key else None
-    result = asyncio.run(from_database(args.database_url) if args.database_url
-                         else from_feed(args.kafka, args.topic, args.idle_seconds, pinned))
+    if args.database_url:
+        result = asyncio.run(from_database(args.database_url))
+    else:
+        sasl = args.kafka_security_protocol.startswith("SASL_")
+        try:
+            security = KafkaSecurity(args.kafka_security_protocol, args.kafka_sasl_mechanism if sasl else None,
+                                     args.kafka_username if sasl else None,
+                                     env("KAFKA_PASSWORD") if sasl else None, args.kafka_cafile)
+        except ValueError as exc:
+            ap.error(str(exc))
+        result = asyncio.run(from_feed(args.kafka, args.topic, args.idle_seconds, pinned, security))
     json.dump(result, sys.stdout, indent=2)
     print()
     return 0 if result["ok"] else 1
