@@ -63,6 +63,7 @@ async def test_an_administrator_runs_a_full_round_and_members_see_spreads_agreed
             "item_code": GAUZE, "pack_unit": "box", "units_per_pack": 10, "pack_content_unit": "ml",
             "quantity_packs": 1, "pack_price": "35", "supplier_id": "SUP-X", "purchased_on": "2026-10-15"})
         assert refused.status_code == 422 and refused.json()["field"] == "pack_content_unit"
+        assert refused.json()["type"].endswith("/cannot-normalise")
         prices = (await c.get(f"/prices/{GAUZE}", params={"period": "2026-10"}, headers=admin)).json()
         assert prices["stats"]["min"] == "3.4800" and prices["stats"]["max"] == "4.7250"
         assert [o["hospital_id"] for o in prices["outliers"]] == ["H006"]
@@ -86,10 +87,10 @@ async def test_an_administrator_runs_a_full_round_and_members_see_spreads_agreed
             "item_code": STENT, "semantics": "incremental",
             "tiers": [{"min_volume": 0, "unit_price": "9500"}, {"min_volume": 100, "unit_price": "8000"}]})
                 ).status_code == 200
-        assert (await c.put(f"/rounds/{rid}/bids", headers=sup_b, json={
+        rising = await c.put(f"/rounds/{rid}/bids", headers=sup_b, json={
             "item_code": STENT, "semantics": "incremental",
             "tiers": [{"min_volume": 0, "unit_price": "8000"}, {"min_volume": 100, "unit_price": "9000"}]})
-                ).status_code == 422   # prices must not rise with volume
+        assert rising.status_code == 422 and rising.json()["type"].endswith("/invalid-bid")  # prices must not rise
         assert (await c.post(f"/rounds/{rid}/award", headers=admin, json={})).status_code == 409  # still open
         awarded = (await c.post(f"/rounds/{rid}/award", headers=admin, json={"close_now": True})).json()
         [item] = awarded["items"]
@@ -109,6 +110,7 @@ async def test_an_administrator_runs_a_full_round_and_members_see_spreads_agreed
             "effective_from": (today - timedelta(days=1)).isoformat()})).json()
         refused = await c.post(f"/adjustments/{retro['adjustment_id']}/approve", headers=admin)
         assert refused.status_code == 422 and refused.json()["field"] == "effective_from"
+        assert refused.json()["type"].endswith("/retroactive-adjustment")
         adj = (await c.post(f"/contracts/{a['contract_id']}/adjustments", headers=sup_a, json={
             "requested_unit_price": "7400", "index_reference": "cobalt-chromium index 2026-11 +6%",
             "effective_from": (today + timedelta(days=1)).isoformat()})).json()

@@ -84,9 +84,13 @@ class Bid:
 class BidError(DomainError):
     """A bid is invalid; names the offending field."""
 
+    slug = "invalid-bid"
+
 
 class AwardError(DomainError):
     """An award request (volume, max_suppliers, commitments) is invalid; names the field."""
+
+    slug = "invalid-award"
 
 
 def _is_int(value: object) -> bool:

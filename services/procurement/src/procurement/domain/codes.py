@@ -43,6 +43,8 @@ _ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 class CodeError(DomainError):
     """A code or catalog value is invalid; names the offending field."""
 
+    slug = "invalid-code"
+
 
 def _is_digits(s: str) -> bool:
     """True when s is non-empty and only ASCII digits (str.isdigit also accepts '²')."""

@@ -78,6 +78,8 @@ SYNONYMS: dict[str, str] = {
 class NormalisationError(DomainError):
     """A price report cannot be normalised to the base unit; names the offending field."""
 
+    slug = "cannot-normalise"
+
 
 def canonical_unit(raw: str, field: str = "unit") -> str:
     """The canonical name of a unit ('支' -> 'each', 'mL' -> 'ml'); unknown units are refused."""

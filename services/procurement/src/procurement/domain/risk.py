@@ -26,9 +26,13 @@ from .money import UNIT_PRICE_QUANTUM, exact, multiply_rounded, ratio, round_hal
 class AdjustmentError(DomainError):
     """A price adjustment or cost attribution is invalid; names the offending field."""
 
+    slug = "invalid-adjustment"
+
 
 class RetroactiveAdjustment(AdjustmentError):
     """An adjustment would take effect before it was approved."""
+
+    slug = "retroactive-adjustment"
 
 
 def _unit_price(value: Decimal, field: str) -> Decimal:

@@ -51,7 +51,7 @@ class MappingIn(BaseModel):
 
 
 def code_problem(exc: CodeError) -> Problem:
-    return Problem(422, "invalid-code", "Unprocessable Content", exc.message, field=exc.field)
+    return Problem(422, exc.slug, "Unprocessable Content", exc.message, field=exc.field)
 
 
 def rows_problem(errors: list, job_id: str) -> Problem:

@@ -132,9 +132,7 @@ def _refused(exc: round_cases.Refused) -> Problem:
 
 
 def _invalid(exc: NormalisationError | BidError | AdjustmentError) -> Problem:
-    slug = {"NormalisationError": "cannot-normalise", "BidError": "invalid-bid",
-            "RetroactiveAdjustment": "retroactive-adjustment"}.get(type(exc).__name__, "invalid-adjustment")
-    return Problem(422, slug, "Unprocessable Content", exc.message, field=exc.field)
+    return Problem(422, exc.slug, "Unprocessable Content", exc.message, field=exc.field)
 
 
 def router(runtime: Runtime) -> APIRouter:
