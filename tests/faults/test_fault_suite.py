@@ -304,12 +304,13 @@ async def test_the_books_stay_straight_through_crashes_restarts_duplicates_and_p
         alliance: Alliance, kafka_bootstrap, infra_control):
     a = alliance
     admin = a.token(["alliance_admin"])
-    start = datetime.now(UTC) + timedelta(seconds=1)
     for h, level, specs in [("H001", "tertiary", ["cardiology"]), ("H002", "secondary", ["general"]),
                             ("H003", "primary", ["general"])]:
         await _call("POST", f"{a.url('data-exchange')}/hospitals", headers=admin, json={
             "hospital_id": h, "name": f"故障演练医院{h}", "level": level, "region_code": "330100",
             "specialties": specs, "total_beds": 500})
+    # rules may not be backdated by the server's clock: a margin for a slow machine, then wait it out below
+    start = datetime.now(UTC) + timedelta(seconds=3)
     await _call("POST", f"{a.url('referral')}/rules/versions", headers=admin, json={
         "effective_from": start.isoformat(), "rules": [rule_to_json(x) for x in sample_rules().rules]})
     sample = (await _call("GET", f"{a.url('cost-sharing')}/drg/tables/sample", headers=admin)).json()
@@ -325,7 +326,7 @@ async def test_the_books_stay_straight_through_crashes_restarts_duplicates_and_p
     await _eventually(lambda: _has_members(a, 3))
     await _call("PUT", f"{a.url('referral')}/beds/H001/cardiology", headers=a.token(["hospital"], "H001"),
                 json={"available": 40, "total": 60})
-    await asyncio.sleep(1.2)
+    await asyncio.sleep(max(0.0, (start - datetime.now(UTC)).total_seconds()) + 0.2)   # the rules are in force
 
     faults = {1: "cost-sharing", 3: "referral", 5: "data-exchange", 7: "results-mutual-recognition",
               8: "procurement", 9: "kafka", 10: "postgres"}

@@ -68,12 +68,12 @@ async def test_a_hospital_reuses_a_recognised_ct_and_the_saving_is_published(sta
     qc = {"Authorization": f"Bearer {dev_keys.issue('qc', roles=['qc_center'])}"}
     h003 = {"Authorization": f"Bearer {dev_keys.issue('his3', hospital_id='H003', roles=['hospital'])}"}
     h004 = {"Authorization": f"Bearer {dev_keys.issue('his4', hospital_id='H004', roles=['hospital'])}"}
-    now = datetime.now(UTC)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{dx.http_port}", headers=admin) as c:
         for hid in ("H002", "H003", "H004"):
             assert (await c.post("/v1/hospitals", json={"hospital_id": hid, "name": f"医院{hid}", "level": "secondary",
                                                         "region_code": "330122", "total_beds": 100})).status_code == 201
         assert (await c.put("/v1/code-maps/H002/item/CT001", json={"alliance_code": "IMG-CT-CHEST"})).status_code == 200
+    now = datetime.now(UTC)         # taken just before: a catalog may not take effect in the server's past
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{rmr.http_port}/v1") as c:
         r = await c.post("/catalog/versions", headers=admin, json={
             "effective_from": (now + timedelta(seconds=1)).isoformat(),
