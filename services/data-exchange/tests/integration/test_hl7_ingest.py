@@ -276,7 +276,10 @@ async def test_an_administrator_merges_duplicates_and_can_undo_it_exactly(dx, ka
     results = _events(records, "ResultRecorded")
     # events are keyed (ordered) per patient, not globally: count them per patient
     assert Counter(e["data"]["patientId"] for e in results) == {ids[0]: 4, ids[1]: 2}
-    assert len(_events(records, "PatientsUnmerged")) == 1
+    [unmerged] = _events(records, "PatientsUnmerged")
+    # exactly the MRNs the merge had moved go back, so consumers can undo their own moves exactly
+    assert (unmerged["data"]["survivorPatientId"], unmerged["data"]["restoredPatientId"]) == (ids[0], ids[1])
+    assert unmerged["data"]["restoredMrns"] == [{"hospitalId": "H002", "mrn": "A-2"}]
     async with dx.engine.connect() as conn:
         from data_exchange.adapters.orm import patient_links
         links = {(r.mrn, r.patient_id) for r in await conn.execute(select(patient_links))}

@@ -73,12 +73,12 @@ async def unmerge_patients(uow: UnitOfWork, survivor_id: str, absorbed_id: str, 
         row = (await uow.conn.execute(select(patient_merges).where(
             patient_merges.c.survivor_id == survivor_id, patient_merges.c.absorbed_id == absorbed_id))).first()
         restore = {tuple(link) for link in row.moved_links} if row else set()
-        unmerge(survivor, absorbed, restore, now, by)
+        [event] = unmerge(survivor, absorbed, restore, now, by)
         await _save(uow.conn, survivor)
         await _save(uow.conn, absorbed)
         await uow.conn.execute(delete(patient_merges).where(
             patient_merges.c.survivor_id == survivor_id, patient_merges.c.absorbed_id == absorbed_id))
-        uow.publish(TOPIC, survivor_id, pb.PatientsUnmerged(survivor_patient_id=survivor_id,
-                                                            restored_patient_id=absorbed_id, by=by,
-                                                            occurred_at=proto_time(now)))
+        uow.publish(TOPIC, survivor_id, pb.PatientsUnmerged(
+            survivor_patient_id=survivor_id, restored_patient_id=absorbed_id, by=by, occurred_at=proto_time(now),
+            restored_mrns=[pb.HospitalMrn(hospital_id=h, mrn=m) for h, m in sorted(event.restored_links)]))
         await uow.commit()

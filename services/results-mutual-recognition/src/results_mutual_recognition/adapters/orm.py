@@ -11,6 +11,7 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
+    false,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
@@ -72,6 +73,9 @@ result_index = Table(
     Column("effective_at", DateTime(timezone=True), nullable=False),
     Column("report_ref", Text, nullable=False),
     Column("status", Text, nullable=False),
+    Column("mrn", Text),                                      # the issuing hospital's MRN, when the event said
+    # An unmerge could not tell whose result this is: it is never offered for recognition.
+    Column("withheld", Boolean, nullable=False, server_default=false()),
     Index("result_index_patient_item", "patient_id", "item_code", "effective_at"),
 )
 
@@ -81,6 +85,30 @@ patient_relations = Table(
     metadata,
     Column("hospital_id", Text, primary_key=True),
     Column("patient_id", Text, primary_key=True),
+    Column("via_merge_of", Text),             # copied from this absorbed patient by a merge; None: the patient's own
+)
+
+# Merges as this service applied them (from PatientsMerged/PatientsUnmerged), so an unmerge undoes exactly
+# what its merge did here, and late events for an absorbed patient follow it to the survivor.
+patient_merges = Table(
+    "patient_merges",
+    metadata,
+    Column("merge_id", BigInteger, Identity(always=True), primary_key=True),
+    Column("survivor_id", Text, nullable=False),
+    Column("absorbed_id", Text, nullable=False),
+    Column("merged_at", DateTime(timezone=True)),             # None: merged before merges were tracked here
+    Column("unmerged_at", DateTime(timezone=True)),           # None while the merge stands
+    Index("patient_merges_absorbed", "absorbed_id", "unmerged_at"),
+    Index("patient_merges_survivor", "survivor_id", "unmerged_at"),
+)
+
+# Results a standing merge concerns: moved from the absorbed patient, or recorded for the survivor meanwhile.
+merge_results = Table(
+    "merge_results",
+    metadata,
+    Column("merge_id", BigInteger, primary_key=True),
+    Column("result_id", Text, primary_key=True),
+    Column("provenance", Text, nullable=False),               # moved | arrived
 )
 
 prices = Table(

@@ -80,7 +80,7 @@ async def results_for(conn: AsyncConnection, patient_id: str, item_codes: Iterab
                       until: datetime) -> list[IndexedResult]:
     rows = await conn.execute(select(result_index).where(
         result_index.c.patient_id == patient_id, result_index.c.item_code.in_(sorted(set(item_codes))),
-        result_index.c.effective_at <= until).order_by(result_index.c.effective_at.desc()))
+        result_index.c.effective_at <= until, result_index.c.withheld.is_(False)).order_by(result_index.c.effective_at.desc()))
     return [IndexedResult(r.result_id, r.patient_id, r.item_code, r.hospital_id, r.lab_id, r.value, r.unit,
                           r.effective_at, r.report_ref, r.status) for r in rows]
 
@@ -108,6 +108,7 @@ async def save_prices(conn: AsyncConnection, entries: list[PriceEntry]) -> None:
 
 async def items_with_results(conn: AsyncConnection, patient_id: str, until: datetime) -> list[str]:
     rows = await conn.execute(select(result_index.c.item_code).distinct().where(
-        result_index.c.patient_id == patient_id, result_index.c.effective_at <= until)
+        result_index.c.patient_id == patient_id, result_index.c.effective_at <= until,
+        result_index.c.withheld.is_(False))
         .order_by(result_index.c.item_code).limit(100))
     return [r.item_code for r in rows]

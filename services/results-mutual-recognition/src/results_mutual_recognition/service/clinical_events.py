@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+import logging
+from datetime import UTC, datetime
 
-from sqlalchemy import update
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -12,40 +13,183 @@ from alliance.data_exchange.v1 import clinical_pb2 as pb
 from alliance.referral.v1 import referral_pb2 as referral_pb
 from alliance_messaging import CloudEvent, Handler, PoisonMessage, event_type
 
-from ..adapters.orm import patient_relations, result_index
+from ..adapters.orm import merge_results, patient_merges, patient_relations, result_index
+from ..domain.attribution import Placement, Provenance, ResultOrigin, split
+
+log = logging.getLogger(__name__)
+
+
+async def _standing_merge(conn: AsyncConnection, absorbed_id: str):
+    """The merge that currently holds `absorbed_id` inside a survivor, if any."""
+    return (await conn.execute(select(patient_merges).where(
+        patient_merges.c.absorbed_id == absorbed_id, patient_merges.c.unmerged_at.is_(None))
+        .order_by(patient_merges.c.merge_id.desc()).limit(1))).first()
+
+
+async def _survivor(conn: AsyncConnection, patient_id: str, result_id: str | None = None) -> str:
+    """Where a (possibly merged) patient's data belongs now; a result that follows is recorded as moved."""
+    seen = set()
+    while patient_id not in seen:
+        seen.add(patient_id)
+        merge = await _standing_merge(conn, patient_id)
+        if merge is None:
+            break
+        if result_id is not None:
+            stmt = insert(merge_results).values(merge_id=merge.merge_id, result_id=result_id,
+                                                provenance=Provenance.MOVED.value)
+            await conn.execute(stmt.on_conflict_do_update(
+                index_elements=[merge_results.c.merge_id, merge_results.c.result_id],
+                set_={"provenance": Provenance.MOVED.value}))
+        patient_id = merge.survivor_id
+    return patient_id
+
+
+async def _note_arrival(conn: AsyncConnection, patient_id: str, result_ids: list[str]) -> None:
+    """Results recorded for (or restored to) a patient while it holds merged patients: an unmerge must
+    decide them by MRN, as they may have come under one of the absorbed patients' MRNs."""
+    merge_ids = (await conn.execute(select(patient_merges.c.merge_id).where(
+        patient_merges.c.survivor_id == patient_id, patient_merges.c.unmerged_at.is_(None)))).scalars().all()
+    if merge_ids and result_ids:
+        await conn.execute(insert(merge_results).values([
+            {"merge_id": m, "result_id": r, "provenance": Provenance.ARRIVED.value}
+            for m in merge_ids for r in result_ids]).on_conflict_do_nothing())
+
+
+async def _relate(conn: AsyncConnection, hospital_id: str, patient_id: str) -> None:
+    """The hospital treats this patient in its own right (and, if merged meanwhile, its survivor through it)."""
+    stmt = insert(patient_relations).values(hospital_id=hospital_id, patient_id=patient_id, via_merge_of=None)
+    await conn.execute(stmt.on_conflict_do_update(
+        index_elements=[patient_relations.c.hospital_id, patient_relations.c.patient_id],
+        set_={"via_merge_of": None}))
+    seen = {patient_id}
+    while (merge := await _standing_merge(conn, patient_id)) is not None and merge.survivor_id not in seen:
+        seen.add(merge.survivor_id)
+        await conn.execute(insert(patient_relations).values(
+            hospital_id=hospital_id, patient_id=merge.survivor_id, via_merge_of=patient_id).on_conflict_do_nothing())
+        patient_id = merge.survivor_id
+
+
+async def _copy_relations(conn: AsyncConnection, absorbed_id: str, survivor_id: str) -> None:
+    hospitals = (await conn.execute(select(patient_relations.c.hospital_id).where(
+        patient_relations.c.patient_id == absorbed_id))).scalars().all()
+    if hospitals:
+        await conn.execute(insert(patient_relations).values([
+            {"hospital_id": h, "patient_id": survivor_id, "via_merge_of": absorbed_id} for h in hospitals])
+            .on_conflict_do_nothing())
+
+
+def _occurred(message, event: CloudEvent) -> datetime:
+    return message.occurred_at.ToDatetime(tzinfo=UTC) if message.HasField("occurred_at") else event.time
 
 
 async def on_result_recorded(conn: AsyncConnection, event: CloudEvent) -> None:
-    """Index a result (a corrected result replaces the line it corrects: same result id)."""
+    """Index a result (a corrected result replaces the line it corrects: same result id).
+
+    A result published for a patient merged meanwhile (events are ordered per patient, not across patients)
+    goes to the survivor, as the merge would have moved it.
+    """
     r = event.data_as(pb.ResultRecorded)
     if not (r.result_id and r.patient_id and r.item.code and r.HasField("effective_at")):
         raise PoisonMessage("ResultRecorded without result id, patient, item or time")
-    row = {"result_id": r.result_id, "patient_id": r.patient_id, "item_code": r.item.code,
+    known = (await conn.execute(select(result_index.c.result_id).where(
+        result_index.c.result_id == r.result_id))).first() is not None
+    if not known:              # a correction keeps what is known of where its result came from
+        await _note_arrival(conn, r.patient_id, [r.result_id])
+    patient_id = await _survivor(conn, r.patient_id, r.result_id)
+    row = {"result_id": r.result_id, "patient_id": patient_id, "item_code": r.item.code,
            "hospital_id": r.hospital_id, "lab_id": r.lab_id or r.hospital_id, "value": r.value, "unit": r.unit,
            "effective_at": r.effective_at.ToDatetime(tzinfo=UTC),
-           "report_ref": r.report_ref, "status": r.status or "F"}
+           "report_ref": r.report_ref, "status": r.status or "F", "mrn": r.mrn or None}
     stmt = insert(result_index).values(row)
-    await conn.execute(stmt.on_conflict_do_update(index_elements=[result_index.c.result_id],
-                                                  set_={k: stmt.excluded[k] for k in row if k != "result_id"}))
+    updated = {k: stmt.excluded[k] for k in row if k not in ("result_id", "mrn")}
+    updated["mrn"] = func.coalesce(stmt.excluded.mrn, result_index.c.mrn)
+    await conn.execute(stmt.on_conflict_do_update(index_elements=[result_index.c.result_id], set_=updated))
 
 
 async def on_patient_linked(conn: AsyncConnection, event: CloudEvent) -> None:
     """A hospital has this patient under an MRN: it is treating them and may ask about their results."""
     link = event.data_as(pb.PatientLinked)
-    await conn.execute(insert(patient_relations).values(hospital_id=link.hospital_id, patient_id=link.patient_id)
-                       .on_conflict_do_nothing())
+    await _relate(conn, link.hospital_id, link.patient_id)
 
 
 async def on_patients_merged(conn: AsyncConnection, event: CloudEvent) -> None:
-    """Results and relations of the absorbed patient now belong to the survivor."""
+    """Results and relations of the absorbed patient now belong to the survivor; what moved is remembered."""
     m = event.data_as(pb.PatientsMerged)
-    await conn.execute(update(result_index).where(result_index.c.patient_id == m.absorbed_patient_id)
-                       .values(patient_id=m.survivor_patient_id))
-    for hospital_row in (await conn.execute(patient_relations.select().where(
-            patient_relations.c.patient_id == m.absorbed_patient_id))).all():
-        await conn.execute(insert(patient_relations).values(hospital_id=hospital_row.hospital_id,
-                                                            patient_id=m.survivor_patient_id)
-                           .on_conflict_do_nothing())
+    survivor, absorbed = m.survivor_patient_id, m.absorbed_patient_id
+    if not (survivor and absorbed) or survivor == absorbed:
+        raise PoisonMessage("PatientsMerged without two distinct patients")
+    at = _occurred(m, event)
+    seen = (await conn.execute(select(patient_merges.c.merge_id).where(
+        patient_merges.c.survivor_id == survivor, patient_merges.c.absorbed_id == absorbed,
+        patient_merges.c.merged_at == at))).first()
+    if seen is not None or await _standing_merge(conn, absorbed) is not None:
+        log.warning("merge ignored: already applied, or the absorbed patient is merged elsewhere")
+        return
+    merge_id = (await conn.execute(insert(patient_merges).values(
+        survivor_id=survivor, absorbed_id=absorbed, merged_at=at)
+        .returning(patient_merges.c.merge_id))).scalar_one()
+    moved = (await conn.execute(update(result_index).where(result_index.c.patient_id == absorbed)
+                                .values(patient_id=survivor).returning(result_index.c.result_id))).scalars().all()
+    if moved:
+        await conn.execute(insert(merge_results).values([
+            {"merge_id": merge_id, "result_id": r, "provenance": Provenance.MOVED.value} for r in moved]))
+    await _copy_relations(conn, absorbed, survivor)
+
+
+async def on_patients_unmerged(conn: AsyncConnection, event: CloudEvent) -> None:
+    """Undo a merge: the results it moved, and those that came since under a restored MRN, go back.
+
+    Applied once per merge (a replay finds the merge already undone). Recorded checks and decisions are
+    history and stay as they were; a choice made from now on is judged against the results as they now stand.
+    """
+    u = event.data_as(pb.PatientsUnmerged)
+    survivor, restored_id = u.survivor_patient_id, u.restored_patient_id
+    if not (survivor and restored_id) or survivor == restored_id:
+        raise PoisonMessage("PatientsUnmerged without two distinct patients")
+    restored = frozenset((x.hospital_id, x.mrn) for x in u.restored_mrns) or None
+    at = _occurred(u, event)
+    merge = (await conn.execute(select(patient_merges).where(
+        patient_merges.c.survivor_id == survivor, patient_merges.c.absorbed_id == restored_id)
+        .order_by(patient_merges.c.merge_id.desc()).limit(1).with_for_update())).first()
+    if merge is not None and (merge.unmerged_at is not None or (merge.merged_at and at < merge.merged_at)):
+        log.info("unmerge ignored: already applied, or older than the standing merge")
+        return
+    if merge is None:          # merged before merges were tracked here: nothing says what moved
+        merge_id, default = (await conn.execute(insert(patient_merges).values(
+            survivor_id=survivor, absorbed_id=restored_id, merged_at=None, unmerged_at=at)
+            .returning(patient_merges.c.merge_id))).scalar_one(), Provenance.UNKNOWN
+    else:
+        merge_id, default = merge.merge_id, Provenance.OWN
+        await conn.execute(update(patient_merges).where(patient_merges.c.merge_id == merge_id)
+                           .values(unmerged_at=at))
+    rows = (await conn.execute(
+        select(result_index.c.result_id, result_index.c.hospital_id, result_index.c.mrn, merge_results.c.provenance)
+        .select_from(result_index.outerjoin(merge_results, and_(
+            merge_results.c.result_id == result_index.c.result_id, merge_results.c.merge_id == merge_id)))
+        .where(result_index.c.patient_id == survivor, result_index.c.withheld.is_(False)))).all()
+    origins = [ResultOrigin(r.result_id, r.hospital_id, r.mrn,
+                            Provenance(r.provenance) if r.provenance else default) for r in rows]
+    placed = split(origins, restored)
+    if placed[Placement.RESTORE]:
+        await conn.execute(update(result_index).where(result_index.c.result_id.in_(placed[Placement.RESTORE]))
+                           .values(patient_id=restored_id))
+        moved_before = {o.result_id for o in origins if o.provenance is Provenance.MOVED}
+        await _note_arrival(conn, restored_id, [r for r in placed[Placement.RESTORE] if r not in moved_before])
+    if placed[Placement.WITHHOLD]:
+        await conn.execute(update(result_index).where(result_index.c.result_id.in_(placed[Placement.WITHHOLD]))
+                           .values(withheld=True))
+    await conn.execute(delete(merge_results).where(merge_results.c.merge_id == merge_id))
+    await conn.execute(delete(patient_relations).where(patient_relations.c.patient_id == survivor,
+                                                       patient_relations.c.via_merge_of == restored_id))
+    for other in (await conn.execute(select(patient_merges.c.absorbed_id).where(
+            patient_merges.c.survivor_id == survivor, patient_merges.c.unmerged_at.is_(None)))).scalars().all():
+        await _copy_relations(conn, other, survivor)       # a hospital it shared with another absorbed patient
+    log.info("unmerge applied", extra={"fields": {
+        "restored": len(placed[Placement.RESTORE]), "kept": len(placed[Placement.KEEP]),
+        "withheld": len(placed[Placement.WITHHOLD]), "mrns_listed": restored is not None}})
+    if placed[Placement.WITHHOLD]:
+        log.warning("unmerge withheld results it could not attribute",
+                    extra={"fields": {"withheld": len(placed[Placement.WITHHOLD])}})
 
 
 async def on_referral_accepted(conn: AsyncConnection, event: CloudEvent) -> None:
@@ -53,9 +197,7 @@ async def on_referral_accepted(conn: AsyncConnection, event: CloudEvent) -> None
     accepted = event.data_as(referral_pb.ReferralAccepted)
     if not (accepted.receiving_hospital and accepted.referral.patient_id):
         raise PoisonMessage("ReferralAccepted without receiving hospital or patient")
-    await conn.execute(insert(patient_relations).values(hospital_id=accepted.receiving_hospital,
-                                                        patient_id=accepted.referral.patient_id)
-                       .on_conflict_do_nothing())
+    await _relate(conn, accepted.receiving_hospital, accepted.referral.patient_id)
 
 
 REFERRAL_TOPIC = "alliance.referral.v1"
@@ -63,5 +205,5 @@ REFERRAL_TOPIC = "alliance.referral.v1"
 
 def handlers() -> dict[str, Handler]:
     return {event_type(pb.ResultRecorded): on_result_recorded, event_type(pb.PatientLinked): on_patient_linked,
-            event_type(pb.PatientsMerged): on_patients_merged,
+            event_type(pb.PatientsMerged): on_patients_merged, event_type(pb.PatientsUnmerged): on_patients_unmerged,
             event_type(referral_pb.ReferralAccepted): on_referral_accepted}

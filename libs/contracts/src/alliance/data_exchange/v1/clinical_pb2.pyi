@@ -50,19 +50,21 @@ class PatientsMerged(_message.Message):
     def __init__(self, survivor_patient_id: _Optional[str] = ..., absorbed_patient_id: _Optional[str] = ..., by: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class PatientsUnmerged(_message.Message):
-    __slots__ = ("survivor_patient_id", "restored_patient_id", "by", "occurred_at")
+    __slots__ = ("survivor_patient_id", "restored_patient_id", "by", "occurred_at", "restored_mrns")
     SURVIVOR_PATIENT_ID_FIELD_NUMBER: _ClassVar[int]
     RESTORED_PATIENT_ID_FIELD_NUMBER: _ClassVar[int]
     BY_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    RESTORED_MRNS_FIELD_NUMBER: _ClassVar[int]
     survivor_patient_id: str
     restored_patient_id: str
     by: str
     occurred_at: _timestamp_pb2.Timestamp
-    def __init__(self, survivor_patient_id: _Optional[str] = ..., restored_patient_id: _Optional[str] = ..., by: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    restored_mrns: _containers.RepeatedCompositeFieldContainer[HospitalMrn]
+    def __init__(self, survivor_patient_id: _Optional[str] = ..., restored_patient_id: _Optional[str] = ..., by: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., restored_mrns: _Optional[_Iterable[_Union[HospitalMrn, _Mapping]]] = ...) -> None: ...
 
 class ResultRecorded(_message.Message):
-    __slots__ = ("result_id", "patient_id", "hospital_id", "lab_id", "category", "item", "value", "value_type", "unit", "reference_range", "abnormal_flag", "status", "effective_at", "report_ref", "source")
+    __slots__ = ("result_id", "patient_id", "hospital_id", "lab_id", "category", "item", "value", "value_type", "unit", "reference_range", "abnormal_flag", "status", "effective_at", "report_ref", "source", "mrn")
     RESULT_ID_FIELD_NUMBER: _ClassVar[int]
     PATIENT_ID_FIELD_NUMBER: _ClassVar[int]
     HOSPITAL_ID_FIELD_NUMBER: _ClassVar[int]
@@ -78,6 +80,7 @@ class ResultRecorded(_message.Message):
     EFFECTIVE_AT_FIELD_NUMBER: _ClassVar[int]
     REPORT_REF_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
+    MRN_FIELD_NUMBER: _ClassVar[int]
     result_id: str
     patient_id: str
     hospital_id: str
@@ -93,7 +96,8 @@ class ResultRecorded(_message.Message):
     effective_at: _timestamp_pb2.Timestamp
     report_ref: str
     source: str
-    def __init__(self, result_id: _Optional[str] = ..., patient_id: _Optional[str] = ..., hospital_id: _Optional[str] = ..., lab_id: _Optional[str] = ..., category: _Optional[str] = ..., item: _Optional[_Union[CodedValue, _Mapping]] = ..., value: _Optional[str] = ..., value_type: _Optional[str] = ..., unit: _Optional[str] = ..., reference_range: _Optional[str] = ..., abnormal_flag: _Optional[str] = ..., status: _Optional[str] = ..., effective_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., report_ref: _Optional[str] = ..., source: _Optional[str] = ...) -> None: ...
+    mrn: str
+    def __init__(self, result_id: _Optional[str] = ..., patient_id: _Optional[str] = ..., hospital_id: _Optional[str] = ..., lab_id: _Optional[str] = ..., category: _Optional[str] = ..., item: _Optional[_Union[CodedValue, _Mapping]] = ..., value: _Optional[str] = ..., value_type: _Optional[str] = ..., unit: _Optional[str] = ..., reference_range: _Optional[str] = ..., abnormal_flag: _Optional[str] = ..., status: _Optional[str] = ..., effective_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., report_ref: _Optional[str] = ..., source: _Optional[str] = ..., mrn: _Optional[str] = ...) -> None: ...
 
 class CostLine(_message.Message):
     __slots__ = ("category", "item", "amount_fen", "quantity")
