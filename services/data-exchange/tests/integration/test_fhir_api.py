@@ -130,6 +130,30 @@ async def test_a_transaction_bundle_is_stored_all_or_nothing(api):
         assert (await h002.get("/Patient")).json()["total"] == 1
 
 
+async def test_a_bundle_cannot_overwrite_another_hospitals_resource_by_its_id(api):
+    async with api.extras["client"]("H002") as h002:
+        mine = await h002.post("/Observation", json=glucose(), headers={"Prefer": "return=representation"})
+        assert mine.status_code == 201, mine.text
+        rid = mine.json()["id"]
+        # H002 may update its own resource under its id
+        own = await h002.post("", json={"resourceType": "Bundle", "type": "transaction", "entry": [
+            {"resource": glucose() | {"id": rid}, "request": {"method": "PUT", "url": f"Observation/{rid}"}}]})
+        assert own.status_code == 200, own.text
+    mrn_h003 = {"system": MRN_H002.replace("H002", "H003"), "value": "0099"}
+    forged = glucose() | {"id": rid, "subject": {"identifier": mrn_h003},
+                          "identifier": [{"system": "https://alliance.example/fhir/sid/lis/H003", "value": "LIS-X"}],
+                          "valueQuantity": {"value": 99.9, "unit": "mmol/L"}}
+    async with api.extras["client"]("H003") as h003:
+        r = await h003.post("", json={"resourceType": "Bundle", "type": "transaction", "entry": [
+            {"resource": patient() | {"identifier": [mrn_h003]}, "request": {"method": "POST", "url": "Patient"}},
+            {"resource": forged, "request": {"method": "PUT", "url": f"Observation/{rid}"}}]})
+        assert r.status_code == 409 and r.json()["resourceType"] == "OperationOutcome", r.text
+        assert (await h003.get("/Patient")).json()["total"] == 0          # all or nothing: the Patient is gone too
+    async with api.extras["client"]("H002") as h002:
+        stored = (await h002.get(f"/Observation/{rid}")).json()
+    assert stored["meta"]["versionId"] == "2" and stored["valueQuantity"]["value"] != 99.9
+
+
 async def test_metadata_is_a_capability_statement(api):
     async with api.extras["client"]("H002") as h002:
         r = await h002.get("/metadata")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from google.protobuf.message import Message
@@ -53,7 +54,8 @@ def _results(original: ResultReport, mapped: ResultReport, patient_id: str, hosp
             lab_id=o.performing_lab or hospital_id, category=original.category.value, item=_coded(m.item, o.item),
             value=o.value, value_type=o.value_type, unit=o.unit or "", reference_range=o.reference_range or "",
             abnormal_flag=o.abnormal_flag or "", status=o.status,
-            effective_at=_ts(o.effective_at or original.observed_at), report_ref=report_ref, source=source)
+            effective_at=_ts(o.effective_at or original.observed_at), report_ref=report_ref, source=source,
+            mrn=original.patient.mrn)
         for o, m in zip(original.observations, mapped.observations, strict=True)
     ]
 
@@ -88,3 +90,23 @@ def _encounter(original: EncounterRecord, mapped: EncounterRecord, patient_id: s
                         for o, m in zip(original.procedures, mapped.procedures, strict=True)],
             cost_lines=lines, total_cost_fen=sum(c.amount_fen for c in lines))]
     return []
+
+
+def recent_discharges(items: Iterable[tuple[str, EncounterRecord, EncounterRecord]], *, patient_id: str,
+                      limit: int) -> list[pb.EncounterDischarged]:
+    """The `limit` most recent discharged encounters (hospital, as sent, as mapped), newest first, one per
+    encounter, as the EncounterDischarged events they published — under `patient_id` (the merge survivor)."""
+    latest: dict[str, tuple[str, EncounterRecord, EncounterRecord]] = {}
+    for hospital_id, original, mapped in items:
+        if original.kind is not EncounterKind.DISCHARGED or original.discharged_at is None:
+            continue
+        key = f"{hospital_id}/{original.visit_number}"
+        seen = latest.get(key)
+        if seen is None or seen[1].discharged_at is None or original.discharged_at > seen[1].discharged_at:
+            latest[key] = (hospital_id, original, mapped)
+    ordered = sorted(latest.items(), key=lambda kv: (kv[1][1].discharged_at, kv[0]), reverse=True)
+    out: list[pb.EncounterDischarged] = []
+    for _, (hospital_id, original, mapped) in ordered[:limit]:
+        out += [e for e in _encounter(original, mapped, patient_id, hospital_id)
+                if isinstance(e, pb.EncounterDischarged)]
+    return out

@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, any_, exists, func, literal, or_, select
+from sqlalchemy import Select, any_, delete, exists, func, literal, not_, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -16,6 +16,7 @@ from alliance_auth import Principal, Roles
 
 from ..domain.mpi import IdentifierKind, IdentifierProtector, mask_national_id, mask_phone
 from ..fhir import systems
+from ..fhir.derived import Derived
 from ..fhir.search import SearchQuery, Token
 from .orm import fhir_resources, patient_access_grants, patient_links
 
@@ -49,14 +50,26 @@ def codes_of(resource: dict) -> list[str]:
             if isinstance(c, dict) and c.get("code")]
 
 
+class NotYours(Exception):
+    """A write to a resource id that another hospital holds, or that the server derives from HL7 v2 data."""
+
+    def __init__(self, resource_type: str, resource_id: str) -> None:
+        super().__init__(f"{resource_type}/{resource_id}")
+        self.resource_type = resource_type
+        self.resource_id = resource_id
+
+
 async def save(conn: AsyncConnection, protector: IdentifierProtector, resource: dict, *, hospital_id: str,
                patient_id: str | None, effective_at: datetime | None, resource_id: str | None = None) -> dict:
     """Insert (or replace, for PUT) a resource; returns the stored body with id and meta."""
     rid = resource_id or uuid.uuid4().hex
     body, tokens = protect(resource, protector)
     rtype = body["resourceType"]
-    existing = (await conn.execute(select(fhir_resources.c.version, fhir_resources.c.hospital_id).where(
+    existing = (await conn.execute(select(
+        fhir_resources.c.version, fhir_resources.c.hospital_id, fhir_resources.c.derived_from).where(
         fhir_resources.c.resource_type == rtype, fhir_resources.c.id == rid).with_for_update())).first()
+    if existing is not None and (existing.hospital_id != hospital_id or existing.derived_from is not None):
+        raise NotYours(rtype, rid)
     version = existing.version + 1 if existing else 1
     body |= {"id": rid, "meta": {"versionId": str(version), "lastUpdated": datetime.now().astimezone().isoformat()}}
     values = {"resource_type": rtype, "id": rid, "hospital_id": hospital_id, "patient_id": patient_id,
@@ -67,6 +80,49 @@ async def save(conn: AsyncConnection, protector: IdentifierProtector, resource: 
         index_elements=[fhir_resources.c.resource_type, fhir_resources.c.id],
         set_={k: stmt.excluded[k] for k in values if k not in ("resource_type", "id")}))
     return body
+
+
+async def save_derived(conn: AsyncConnection, item: Derived, *, hospital_id: str, patient_id: str,
+                       meta: dict[str, Any]) -> int | None:
+    """Insert or update a resource the server derives from a record; returns the version written.
+
+    The version goes up only when the content changed (a resent message writes nothing), and a row
+    that is not derived from the same record is never overwritten (None).
+    """
+    body = _jsonable(item.resource)
+    rtype, rid = body["resourceType"], body["id"]
+    existing = (await conn.execute(select(
+        fhir_resources.c.version, fhir_resources.c.hospital_id, fhir_resources.c.patient_id,
+        fhir_resources.c.derived_from, fhir_resources.c.body, fhir_resources.c.effective_at).where(
+        fhir_resources.c.resource_type == rtype, fhir_resources.c.id == rid).with_for_update())).first()
+    if existing is not None:
+        if existing.derived_from != item.key:
+            return None
+        unchanged = {k: v for k, v in existing.body.items() if k != "meta"} == body and \
+            (existing.hospital_id, existing.patient_id, existing.effective_at) == (
+                hospital_id, patient_id, item.effective_at)
+        if unchanged:
+            return existing.version
+    version = existing.version + 1 if existing else 1
+    body["meta"] = {"versionId": str(version), "lastUpdated": datetime.now().astimezone().isoformat(), **meta}
+    tokens = [f"{i.get('system') or ''}|{i['value']}" for i in body.get("identifier") or []
+              if isinstance(i, dict) and isinstance(i.get("value"), str)]
+    values = {"resource_type": rtype, "id": rid, "hospital_id": hospital_id, "patient_id": patient_id,
+              "version": version, "body": body, "identifiers": tokens, "codes": codes_of(body),
+              "effective_at": item.effective_at, "derived_from": item.key, "updated_at": func.now()}
+    stmt = insert(fhir_resources).values(values)
+    await conn.execute(stmt.on_conflict_do_update(
+        index_elements=[fhir_resources.c.resource_type, fhir_resources.c.id],
+        set_={k: stmt.excluded[k] for k in values if k not in ("resource_type", "id")}))
+    return version
+
+
+async def drop_derived(conn: AsyncConnection, key: str, keep: set[tuple[str, str]]) -> int:
+    """Delete what was derived from `key` and is no longer (e.g. a result line a correction removed)."""
+    stmt = delete(fhir_resources).where(fhir_resources.c.derived_from == key)
+    if keep:
+        stmt = stmt.where(not_(tuple_(fhir_resources.c.resource_type, fhir_resources.c.id).in_(sorted(keep))))
+    return (await conn.execute(stmt)).rowcount
 
 
 def _jsonable(value: Any) -> Any:

@@ -162,6 +162,8 @@ fhir_resources = Table(
     Column("codes", ARRAY(Text), nullable=False),             # "system|code"
     Column("effective_at", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # resources the server derives from HL7 v2 records: the record (or visit) key they are built from
+    Column("derived_from", Text, index=True),
     Index("fhir_resources_identifiers", "identifiers", postgresql_using="gin"),
     Index("fhir_resources_codes", "codes", postgresql_using="gin"),
 )

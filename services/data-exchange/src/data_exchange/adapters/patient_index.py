@@ -94,6 +94,14 @@ class PostgresPatientIndex:
             patient_id = row.merged_into
         return None
 
+    async def merged_group(self, conn: AsyncConnection, survivor_id: str) -> list[str]:
+        """The surviving patient and every patient merged into it, directly or through other merges."""
+        rows = await conn.execute(text(
+            "WITH RECURSIVE grp(id) AS (SELECT CAST(:s AS text) UNION "
+            "SELECT p.patient_id FROM patients p JOIN grp ON p.merged_into = grp.id WHERE p.status = 'merged') "
+            "SELECT id FROM grp ORDER BY id"), {"s": survivor_id})
+        return [r.id for r in rows]
+
     async def _by_mrn(self, conn: AsyncConnection, hospital_id: str, mrn: str) -> str | None:
         row = (await conn.execute(select(patient_links.c.patient_id).where(
             patient_links.c.hospital_id == hospital_id, patient_links.c.mrn == mrn))).first()

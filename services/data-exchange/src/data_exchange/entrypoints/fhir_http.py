@@ -147,11 +147,15 @@ def router(runtime: Runtime) -> APIRouter:
             rid = ids.get(m.entry.full_url, "/").split("/", 1)[1] if m.entry.full_url else m.entry.resource_id
             items.append((resource, list(m.records), rid))
         uow = runtime.uow()
-        async with uow:
-            stored, ingest_issues = await _ingest_and_store(uow.conn, uow, hospital, items)
-            if stored is None:
-                return _outcome(outcome.outcome_response(issues + map_issues + ingest_issues))
-            await uow.commit()
+        try:
+            async with uow:
+                stored, ingest_issues = await _ingest_and_store(uow.conn, uow, hospital, items)
+                if stored is None:
+                    return _outcome(outcome.outcome_response(issues + map_issues + ingest_issues))
+                await uow.commit()
+        except fhir_store.NotYours as exc:     # all or nothing: the whole Bundle is rolled back
+            return _outcome(outcome.conflict(
+                f"{exc.resource_type}/{exc.resource_id} cannot be written by this hospital; use another id"))
         return fhir(200, {"resourceType": "Bundle", "type": "transaction-response", "entry": [
             {"response": {"status": "201 Created", "location": f"{s['resourceType']}/{s['id']}/_history/1",
                           "outcome": outcome.operation_outcome(ingest_issues)} if ingest_issues else

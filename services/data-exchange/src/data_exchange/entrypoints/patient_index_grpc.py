@@ -13,6 +13,7 @@ from alliance_service import Runtime
 
 from ..adapters.audit import record_access
 from ..adapters.orm import patient_access_grants, patient_links, patients
+from ..service.patient_summary import recent_encounters
 
 
 def _visible_links(principal: Principal, links: list) -> list:
@@ -75,6 +76,11 @@ class PatientIndexServicer(pb_grpc.PatientIndexServicer):
                                         request.purpose, patient_id, links)
             row = (await conn.execute(select(patients).where(patients.c.patient_id == patient_id))).first() \
                 if ok else None
+            # Authorised for the patient means all of the patient's data (as FHIR search): every hospital's
+            # discharges, including those filed under ids since merged into this one.
+            recent = await recent_encounters(
+                conn, await self._runtime.extras["patient_index"].merged_group(conn, patient_id),
+                patient_id=patient_id) if row is not None else []
         if row is None:
             await context.abort(grpc.StatusCode.NOT_FOUND, "patient not found")
         return pb.PatientSummary(
@@ -82,7 +88,8 @@ class PatientIndexServicer(pb_grpc.PatientIndexServicer):
             birth_date=row.birth_date.isoformat() if row.birth_date else "",
             national_id_masked=row.national_id_masked or "",
             mrns=[pb.HospitalMrn(hospital_id=link.hospital_id, mrn=link.mrn)
-                  for link in _visible_links(principal, links)])
+                  for link in _visible_links(principal, links)],
+            recent_encounters=recent)
 
 
 def add(runtime: Runtime, server: grpc.aio.Server) -> str:

@@ -37,8 +37,17 @@ DIAGNOSIS_ROLE = "http://terminology.hl7.org/CodeSystem/diagnosis-role"
 DATA_ABSENT_REASON = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
 CURRENCY = "urn:iso:std:iso:4217"
 
+# Alliance code systems of mapped codes (the targets of the per-hospital code maps)
+ALLIANCE_ITEM = f"{ALLIANCE}/CodeSystem/item"
+ALLIANCE_DEPARTMENT = f"{ALLIANCE}/CodeSystem/department"
+PATIENT_CLASS_V2 = "http://terminology.hl7.org/CodeSystem/v2-0004"
+
 # Extensions of the alliance profile
 COST_LINE = f"{ALLIANCE}/StructureDefinition/cost-line"
+
+# Resources the server derives from HL7 v2 input carry this meta.tag (and meta.source HL7V2_SOURCE/<hospital>)
+DATA_ORIGIN = f"{ALLIANCE}/CodeSystem/data-origin"
+HL7V2_SOURCE = f"{ALLIANCE}/source/hl7v2"
 
 # Encounter.class (v3-ActCode) to the HL7 v2 patient class of EncounterRecord.patient_class
 ENCOUNTER_CLASSES = {"IMP": "I", "AMB": "O", "EMER": "E"}
@@ -67,6 +76,26 @@ def mrn_system(hospital_id: str) -> str:
 def hospital_of_mrn_system(system: str) -> str | None:
     """The hospital id of an MRN system URL, or None when `system` is not one."""
     return _suffix(system, MRN_PREFIX, "")
+
+
+def filler_order_system(hospital_id: str) -> str:
+    """The identifier system of one hospital's report (filler order) numbers, OBR-3."""
+    return f"{ALLIANCE}/sid/filler-order/{_hospital(hospital_id)}"
+
+
+def placer_order_system(hospital_id: str) -> str:
+    """The identifier system of one hospital's order (placer order) numbers, ORC-2 / OBR-2."""
+    return f"{ALLIANCE}/sid/placer-order/{_hospital(hospital_id)}"
+
+
+def visit_system(hospital_id: str) -> str:
+    """The identifier system of one hospital's visit numbers, PV1-19."""
+    return f"{ALLIANCE}/sid/visit/{_hospital(hospital_id)}"
+
+
+def local_system(hospital_id: str, what: str) -> str:
+    """The code system of one hospital's local codes of a kind: items, departments, diagnoses, procedures."""
+    return f"{LOCAL_PREFIX}{_hospital(hospital_id)}/{what}"
 
 
 def local_items_system(hospital_id: str) -> str:

@@ -30,6 +30,8 @@ from ..domain.clinical import (
 )
 from ..domain.code_mapping import CodeKind, local_codes, map_record
 from ..domain.serialization import record_from_json, record_to_json
+from .hl7_fhir import SOURCE as HL7V2
+from .hl7_fhir import publish_as_fhir
 
 
 class PatientIndex(Protocol):
@@ -96,6 +98,9 @@ async def ingest(conn: AsyncConnection, sink: EventSink, records: Sequence[Recor
             for event in events_for(record, done, patient_id=patient_id, hospital_id=hospital_id, source=source):
                 sink.publish(TOPIC, patient_id, event)
         await _store(conn, rid, record, hospital_id, patient_id, source, unmapped)
+        if not unmapped and source == HL7V2:
+            await publish_as_fhir(conn, record_id=rid, record=record, mapped=done, hospital_id=hospital_id,
+                                  patient_id=patient_id)
     return IngestOutcome(True, issues, ids, held, tuple(patient_ids))
 
 
@@ -134,5 +139,8 @@ async def republish_held(conn: AsyncConnection, sink: EventSink, hospital_id: st
             sink.publish(TOPIC, row.patient_id, event)
         await conn.execute(update(clinical_records).where(clinical_records.c.record_id == rid)
                            .values(status="published", unmapped=[]))
+        if row.source == HL7V2:
+            await publish_as_fhir(conn, record_id=rid, record=record, mapped=done, hospital_id=hospital_id,
+                                  patient_id=row.patient_id)
         published += 1
     return published
