@@ -3,8 +3,13 @@ netting, the tamper-evident ledger, cost indicators with a warning answered and 
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import sys
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
 from demo_common import (
@@ -23,6 +28,33 @@ from demo_common import (
 )
 
 C = COST_SHARING
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def _run(*argv: str, env: dict | None = None) -> tuple[int, str]:
+    proc = await asyncio.create_subprocess_exec(*argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+                                                env={**os.environ, **(env or {})})
+    out, err = await proc.communicate()
+    if proc.returncode not in (0, 1):
+        raise RuntimeError(f"{argv[1] if len(argv) > 1 else argv[0]} failed: {err.decode()[-1500:]}")
+    return proc.returncode, out.decode()
+
+
+async def verify_feed_as_regulator() -> dict:
+    """A read-only Kafka user for the regulator; the regulator's own verifier rebuilds the chain from the feed."""
+    _, out = await _run(sys.executable, str(ROOT / "infra/local/localinfra.py"), "kafka-user", "regulator-nhc",
+                        "--read", "alliance.cost_sharing.v1")
+    creds = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    say(f"Kafka user {creds['KAFKA_USERNAME']} on {creds['KAFKA_BOOTSTRAP']} ({creds['KAFKA_SECURITY_PROTOCOL']}, "
+        f"{creds['KAFKA_SASL_MECHANISM']}): may read alliance.cost_sharing.v1 and nothing else, write nothing")
+    verifier = Path(sys.executable).with_name("alliance-ledger-verify")
+    _, out = await _run(str(verifier), "--kafka", creds["KAFKA_BOOTSTRAP"], "--idle-seconds", "2",
+                        env={k: v for k, v in creds.items() if k != "KAFKA_BOOTSTRAP"})
+    result = json.loads(out)
+    say(f"alliance-ledger-verify --kafka (the regulator's tool, no database access): ok={result['ok']}, "
+        f"{result['entries_checked']} entries, {result['checkpoints_checked']} checkpoints, "
+        f"faults {result['checkpoint_faults'] or 'none'}")
+    return result
 
 
 async def publish_drg_table(http: httpx.AsyncClient, tokens: Tokens) -> None:
@@ -186,6 +218,8 @@ async def run(http: httpx.AsyncClient, tokens: Tokens, sample: dict, run_tag: st
     verified = (await call(http, "GET", f"{C}/ledger/verify", headers=regulator)).json()
     say(f"GET /v1/ledger/verify (as the regulator): ok={verified['ok']}, {verified['entries_checked']} entries, "
         f"{verified['checkpoints_checked']} checkpoints, faults {verified['checkpoint_faults'] or 'none'}")
+    step("The regulator verifies again from the settlement feed alone, over an authenticated, read-only Kafka login")
+    from_feed = await verify_feed_as_regulator()
 
     # --- indicators and warnings ---------------------------------------------------------------------
     step("Cost indicators: a county hospital's outpatient discharges of last month and this month arrive over MLLP")
@@ -258,6 +292,8 @@ async def run(http: httpx.AsyncClient, tokens: Tokens, sample: dict, run_tag: st
                           f"{len(net['transfers'])} transfers")
     report.add("Ledger", f"verified ok={verified['ok']}: {verified['entries_checked']} entries, "
                          f"{verified['checkpoints_checked']} signed checkpoints")
+    report.add("Ledger", f"re-verified by the regulator from the Kafka feed (SCRAM, read-only) ok={from_feed['ok']}: "
+                         f"{from_feed['entries_checked']} entries, {from_feed['checkpoints_checked']} checkpoints")
     report.add("Warnings", f"{period}: {len(board)} on the board ({len(raised)} raised by this run's evaluation), "
                            f"{sum(1 for w in board if w.get('answered_at'))} answered by the hospital "
                            f"({answered} this run), {sum(1 for w in board if w['state'] == 'closed')} closed")
