@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -26,22 +27,32 @@ async def _standing_merge(conn: AsyncConnection, absorbed_id: str):
         .order_by(patient_merges.c.merge_id.desc()).limit(1))).first()
 
 
-async def _survivor(conn: AsyncConnection, patient_id: str, result_id: str | None = None) -> str:
-    """Where a (possibly merged) patient's data belongs now; a result that follows is recorded as moved."""
-    seen = set()
-    while patient_id not in seen:
-        seen.add(patient_id)
-        merge = await _standing_merge(conn, patient_id)
-        if merge is None:
-            break
-        if result_id is not None:
-            stmt = insert(merge_results).values(merge_id=merge.merge_id, result_id=result_id,
-                                                provenance=Provenance.MOVED.value)
-            await conn.execute(stmt.on_conflict_do_update(
-                index_elements=[merge_results.c.merge_id, merge_results.c.result_id],
-                set_={"provenance": Provenance.MOVED.value}))
+async def _merge_chain(conn: AsyncConnection, patient_id: str) -> AsyncIterator:
+    """The standing merges from a patient up to where its data belongs now, innermost first."""
+    seen = {patient_id}
+    while (merge := await _standing_merge(conn, patient_id)) is not None and merge.survivor_id not in seen:
+        seen.add(merge.survivor_id)
+        yield merge
+        patient_id = merge.survivor_id
+
+
+async def _survivor(conn: AsyncConnection, patient_id: str, result_id: str) -> str:
+    """Where a (possibly merged) patient's result belongs now; recorded as moved by each merge it follows."""
+    async for merge in _merge_chain(conn, patient_id):
+        stmt = insert(merge_results).values(merge_id=merge.merge_id, result_id=result_id,
+                                            provenance=Provenance.MOVED.value)
+        await conn.execute(stmt.on_conflict_do_update(
+            index_elements=[merge_results.c.merge_id, merge_results.c.result_id],
+            set_={"provenance": Provenance.MOVED.value}))
         patient_id = merge.survivor_id
     return patient_id
+
+
+async def _in_a_merge(conn: AsyncConnection, patient_id: str) -> bool:
+    """Whether a standing merge involves the patient, as survivor or absorbed (rarely: the common case)."""
+    return (await conn.execute(select(patient_merges.c.merge_id).where(
+        or_(patient_merges.c.survivor_id == patient_id, patient_merges.c.absorbed_id == patient_id),
+        patient_merges.c.unmerged_at.is_(None)).limit(1))).first() is not None
 
 
 async def _note_arrival(conn: AsyncConnection, patient_id: str, result_ids: list[str]) -> None:
@@ -61,12 +72,10 @@ async def _relate(conn: AsyncConnection, hospital_id: str, patient_id: str) -> N
     await conn.execute(stmt.on_conflict_do_update(
         index_elements=[patient_relations.c.hospital_id, patient_relations.c.patient_id],
         set_={"via_merge_of": None}))
-    seen = {patient_id}
-    while (merge := await _standing_merge(conn, patient_id)) is not None and merge.survivor_id not in seen:
-        seen.add(merge.survivor_id)
+    async for merge in _merge_chain(conn, patient_id):
         await conn.execute(insert(patient_relations).values(
-            hospital_id=hospital_id, patient_id=merge.survivor_id, via_merge_of=patient_id).on_conflict_do_nothing())
-        patient_id = merge.survivor_id
+            hospital_id=hospital_id, patient_id=merge.survivor_id, via_merge_of=merge.absorbed_id)
+            .on_conflict_do_nothing())
 
 
 async def _copy_relations(conn: AsyncConnection, absorbed_id: str, survivor_id: str) -> None:
@@ -91,11 +100,13 @@ async def on_result_recorded(conn: AsyncConnection, event: CloudEvent) -> None:
     r = event.data_as(pb.ResultRecorded)
     if not (r.result_id and r.patient_id and r.item.code and r.HasField("effective_at")):
         raise PoisonMessage("ResultRecorded without result id, patient, item or time")
-    known = (await conn.execute(select(result_index.c.result_id).where(
-        result_index.c.result_id == r.result_id))).first() is not None
-    if not known:              # a correction keeps what is known of where its result came from
-        await _note_arrival(conn, r.patient_id, [r.result_id])
-    patient_id = await _survivor(conn, r.patient_id, r.result_id)
+    patient_id = r.patient_id
+    if await _in_a_merge(conn, patient_id):        # one query on the hot path when no merge is involved
+        known = (await conn.execute(select(result_index.c.result_id).where(
+            result_index.c.result_id == r.result_id))).first() is not None
+        if not known:          # a correction keeps what is known of where its result came from
+            await _note_arrival(conn, patient_id, [r.result_id])
+        patient_id = await _survivor(conn, patient_id, r.result_id)
     row = {"result_id": r.result_id, "patient_id": patient_id, "item_code": r.item.code,
            "hospital_id": r.hospital_id, "lab_id": r.lab_id or r.hospital_id, "value": r.value, "unit": r.unit,
            "effective_at": r.effective_at.ToDatetime(tzinfo=UTC),
