@@ -39,8 +39,8 @@ async def _load(dsn: str, results: int, patients: int) -> None:
     await conn.executemany("INSERT INTO qc_periods (lab_id, item_code, status, effective_from, reference, recorded_by) "
                            "VALUES ($1, $2, 'passed', $3, 'EQA', 'bench')",
                            [(h, c, now - timedelta(days=400)) for h in HOSPITALS for c in ITEMS])
-    await conn.copy_records_to_table("patient_relations", records=[(h, f"P{p:06d}") for p in range(patients)
-                                                                   for h in HOSPITALS[:2]])
+    await conn.copy_records_to_table("patient_relations", columns=["hospital_id", "patient_id"],
+                                     records=[(h, f"P{p:06d}") for p in range(patients) for h in HOSPITALS[:2]])
     rows = []
     for n in range(results):
         h = rng.choice(HOSPITALS)

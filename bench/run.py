@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -14,26 +15,80 @@ HERE = Path(__file__).resolve().parent
 OUT = HERE / "results"
 
 
-def _run(script: str, *args: str) -> dict:
-    target = OUT / f"{Path(script).stem}.json"
+# Each benchmark with its full arguments and the short ones `make test` runs (tests/bench), so none can rot.
+PLAN: dict[str, tuple[str, list[str], list[str]]] = {
+    "hl7_parse": ("hl7_parse.py", ["--seconds", "3"], ["--seconds", "0.2", "--repeats", "1"]),
+    "mllp_ingest": ("mllp_ingest.py", ["--messages", "2000", "--connections", "8"],
+                    ["--messages", "40", "--connections", "2"]),
+    "recognition": ("recognition_latency.py", ["--results", "100000", "--checks", "1000"],
+                    ["--results", "2000", "--patients", "200", "--checks", "60"]),
+    "referral_routing": ("referral_routing.py", ["--hospitals", "200", "--requests", "500"],
+                         ["--hospitals", "20", "--requests", "30"]),
+    "procurement_award": ("procurement_award.py", ["--items", "500", "--suppliers", "30", "--hospitals", "50"],
+                          ["--items", "20", "--suppliers", "4", "--hospitals", "5", "--repeat", "1"]),
+    "settlement": ("settlement_throughput.py", ["--referrals", "2000"], ["--referrals", "40"]),
+    "http_anchor": ("http_anchor.py", ["--requests", "3000"], ["--requests", "100"]),
+}
+HEADLINES = {  # figure per benchmark whose change between runs is printed (higher is better unless noted)
+    "hl7_parse": ("ours_parse_validate_map_per_s", "msg/s"), "mllp_ingest": ("end_to_end_per_s", "msg/s"),
+    "recognition": ("p99_ms", "ms p99"), "referral_routing": ("p99_ms", "ms p99"),
+    "procurement_award": ("award_seconds", "s"), "settlement": ("entries_per_s", "entries/s"),
+    "http_anchor": ("ratio_vs_bare_fastapi", "x bare FastAPI"),
+}
+
+
+def _run(out: Path, script: str, *args: str) -> dict:
+    target = out / f"{Path(script).stem}.json"
     subprocess.run([sys.executable, str(HERE / script), *args, "--json", str(target)], check=True)
     return json.loads(target.read_text())
 
 
+def measure(out: Path, short: bool) -> dict:
+    """Run every benchmark (full or short) and return the figures by name."""
+    out.mkdir(parents=True, exist_ok=True)
+    return {name: _run(out, script, *(quick if short else full)) for name, (script, full, quick) in PLAN.items()}
+
+
+def changes(previous: dict | None, current: dict) -> list[str]:
+    """One line per headline figure: this run against the previous one in the history."""
+    lines = []
+    for name, (key, unit) in HEADLINES.items():
+        now = current.get(name, {}).get(key)
+        before = (previous or {}).get(name, {}).get(key)
+        if now is None:
+            continue
+        if before in (None, 0):
+            lines.append(f"{name}: {now} {unit} (no previous run)")
+        else:
+            lines.append(f"{name}: {now} {unit}, was {before} ({(now - before) / before:+.0%})")
+    return lines
+
+
 def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--short", action="store_true", help="small counts: proves every benchmark still runs")
+    ap.add_argument("--out", type=Path, default=OUT, help="where the per-benchmark JSON files go")
+    args = ap.parse_args()
+    if args.short:
+        figures = measure(args.out, short=True)
+        (args.out / "short.json").write_text(json.dumps(figures, indent=2) + "\n")
+        print(json.dumps({name: HEADLINES[name][0] + "=" + str(f.get(HEADLINES[name][0]))
+                          for name, f in figures.items()}, indent=1))
+        return 0
     OUT.mkdir(exist_ok=True)
-    parse = _run("hl7_parse.py", "--seconds", "3")
-    ingest = _run("mllp_ingest.py", "--messages", "2000", "--connections", "8")
-    recognition = _run("recognition_latency.py", "--results", "100000", "--checks", "1000")
-    routing = _run("referral_routing.py", "--hospitals", "200", "--requests", "500")
-    award = _run("procurement_award.py", "--items", "500", "--suppliers", "30", "--hospitals", "50")
-    settle = _run("settlement_throughput.py", "--referrals", "2000")
-    http = _run("http_anchor.py", "--requests", "3000")
+    measured = measure(OUT, short=False)
+    parse, ingest, recognition, routing = (measured["hl7_parse"], measured["mllp_ingest"], measured["recognition"],
+                                           measured["referral_routing"])
+    award, settle, http = measured["procurement_award"], measured["settlement"], measured["http_anchor"]
     figures = {"measured_at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": platform.platform(),
                "cpus": os.cpu_count(), "hl7_parse": parse, "mllp_ingest": ingest, "recognition": recognition, "referral_routing": routing,
                "procurement_award": award, "settlement": settle,
                "http_anchor": http}
     (OUT / "latest.json").write_text(json.dumps(figures, indent=2) + "\n")
+    history = OUT / "history.jsonl"
+    runs = [json.loads(line) for line in history.read_text().splitlines() if line.strip()] if history.exists() else []
+    with history.open("a") as f:
+        f.write(json.dumps(figures) + "\n")
     (OUT / "latest.md").write_text(f"""# Benchmarks ({figures['measured_at']}, {figures['cpus']} CPUs)
 
 | figure | ours | anchor (same run) | ratio |
@@ -51,6 +106,8 @@ def main() -> int:
 Single process, one core's worth of Python; Kafka and PostgreSQL share the same 2-CPU machine.
 """)
     print((OUT / "latest.md").read_text())
+    print("Against the previous run in bench/results/history.jsonl:")
+    print("\n".join(changes(runs[-1] if runs else None, figures)))
     return 0
 
 

@@ -40,3 +40,22 @@ async def eventually(predicate: Callable[[], Awaitable[Any]], timeout: float = 3
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         await asyncio.sleep(interval)
+
+
+async def post_effective(post: Callable[[Any], Awaitable[Any]], margin: float = 1.0, attempts: int = 5) -> Any:
+    """Post something effective-dated a moment ahead, then wait until it is in force; return the response.
+
+    The server refuses a moment in its past ('backdated'); on a loaded machine the request itself can take longer
+    than the margin, so a refused moment is retried later with a doubled margin — any other answer is returned.
+    """
+    from datetime import UTC, datetime, timedelta
+
+    for _ in range(attempts):
+        moment = datetime.now(UTC) + timedelta(seconds=margin)
+        response = await post(moment)
+        if response.status_code != 422 or "backdated" not in response.text:
+            break
+        margin *= 2
+    if response.status_code < 300:
+        await asyncio.sleep(max(0.0, (moment - datetime.now(UTC)).total_seconds()) + 0.1)
+    return response

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import insert
 
-from alliance_testing.helpers import read_all
+from alliance_testing.helpers import post_effective, read_all
 from referral.adapters.orm import bed_status, encounters, member_hospitals
 from referral.adapters.store import rule_to_json
 from referral.bootstrap import SPEC
@@ -40,11 +40,9 @@ async def ref(start_service, dev_keys):
                                  headers={"Authorization": f"Bearer {token}"})
 
     async with client(role="alliance_admin") as admin:
-        r = await admin.post("/rules/versions", json={
-            "effective_from": (now + timedelta(seconds=1)).isoformat(),
-            "rules": [rule_to_json(x) for x in sample_rules().rules]})
+        r = await post_effective(lambda at: admin.post("/rules/versions", json={
+            "effective_from": at.isoformat(), "rules": [rule_to_json(x) for x in sample_rules().rules]}))
         assert r.status_code == 201, r.text
-    await asyncio.sleep(1.1)
     rt.extras["client"] = client
     return rt
 
@@ -139,10 +137,9 @@ async def test_a_referral_keeps_the_rule_version_it_was_routed_with(ref):
     changed = [rule_to_json(x) | ({"target_levels": ["secondary", "tertiary"]} if x.rule_id == "SAMPLE-AMI-UP" else {})
                for x in sample_rules().rules]
     async with client(role="alliance_admin") as admin:
-        r = await admin.post("/rules/versions", json={
-            "effective_from": (datetime.now(UTC) + timedelta(seconds=1)).isoformat(), "rules": changed})
+        r = await post_effective(lambda at: admin.post("/rules/versions", json={
+            "effective_from": at.isoformat(), "rules": changed}))
         assert r.status_code == 201 and r.json()["version"] == 2
-    await asyncio.sleep(1.1)
     async with client("H002") as h002:
         kept = (await h002.get(f"/referrals/{first['referral']['referral_id']}")).json()
         second = (await h002.post("/referrals", json={"patient_id": "AP-W", "diagnosis_code": "I21.0",
