@@ -38,6 +38,7 @@ from alliance_telemetry import (
 )
 
 from .edge import install_edge
+from .grpc_edge import UnexpectedErrorInterceptor
 from .health import KafkaProbe, database_check, health_router
 from .migrations import assert_migrated
 from .problems import install_problem_handlers
@@ -137,7 +138,8 @@ class Runtime:
                                                       "grpc_port": self.grpc_port}})
 
     async def _start_grpc(self) -> None:
-        server = grpc.aio.server(interceptors=[grpc_server_interceptor(), AuthInterceptor(self.verifier)])
+        server = grpc.aio.server(interceptors=[grpc_server_interceptor(), UnexpectedErrorInterceptor(),
+                                               AuthInterceptor(self.verifier)])
         names = list(self.spec.grpc_services(self, server))
         health_servicer = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
