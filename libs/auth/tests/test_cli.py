@@ -77,4 +77,4 @@ def test_dev_keys_load_round_trips(keys: DevKeys) -> None:
     loaded = DevKeys.load(keys.directory)
     assert loaded.kid == keys.kid
     assert loaded.jwks() == keys.jwks()
-    assert loaded.verifier().verify(keys.issue("u", roles="hospital")).roles == {"hospital"}
+    assert loaded.verifier().verify(keys.issue("u", roles="qc_center")).roles == {"qc_center"}

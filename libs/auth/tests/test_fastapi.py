@@ -140,3 +140,11 @@ async def test_principal_without_install_auth_is_a_server_error(keys: DevKeys) -
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         with pytest.raises(RuntimeError, match="install_auth"):
             await client.get("/me", headers=_bearer(keys.issue("u", roles=["hospital"])))
+
+
+async def test_hospital_token_without_hospital_id_gets_401_invalid_token(
+    client: httpx.AsyncClient, keys: DevKeys
+) -> None:
+    response = await client.get("/me", headers=_bearer(keys.issue("u", roles=[Roles.HOSPITAL])))
+    _assert_problem(response, 401, "unauthorized", "role hospital requires a hospital_id claim")
+    assert response.headers["www-authenticate"].startswith('Bearer error="invalid_token"')

@@ -267,3 +267,13 @@ def test_current_principal_outside_an_rpc_raises() -> None:
 )
 def test_bearer_token_parses_metadata(metadata: Any, expected: str) -> None:
     assert bearer_token(metadata) == expected
+
+
+async def test_hospital_token_without_hospital_id_is_unauthenticated(
+    channel: aio.Channel, keys: DevKeys
+) -> None:
+    token = keys.issue("user-1", roles=[Roles.HOSPITAL])
+    with pytest.raises(aio.AioRpcError) as caught:
+        await _unary_call(channel, "/test.Echo/Whoami")(b"", metadata=bearer_metadata(token))
+    assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert caught.value.details() == "role hospital requires a hospital_id claim"

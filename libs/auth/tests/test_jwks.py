@@ -36,16 +36,16 @@ def _url_verifier(url: str, clock: FakeClock, min_refresh_seconds: float = 60) -
 async def test_url_jwks_is_fetched_on_first_use(keys: DevKeys, jwks_server) -> None:
     jwks_server.document = keys.jwks()
     verifier = _url_verifier(jwks_server.url, FakeClock())
-    principal = await verifier.averify(keys.issue("user-1", roles=["hospital"]))
+    principal = await verifier.averify(keys.issue("user-1", hospital_id="H001", roles=["hospital"]))
     assert principal.subject == "user-1"
-    await verifier.averify(keys.issue("user-2", roles=["hospital"]))
+    await verifier.averify(keys.issue("user-2", hospital_id="H001", roles=["hospital"]))
     assert jwks_server.hits == 1
 
 
 def test_sync_verify_fetches_url_jwks(keys: DevKeys, jwks_server) -> None:
     jwks_server.document = keys.jwks()
     verifier = _url_verifier(jwks_server.url, FakeClock())
-    assert verifier.verify(keys.issue("user-1", roles=["hospital"])).subject == "user-1"
+    assert verifier.verify(keys.issue("user-1", hospital_id="H001", roles=["hospital"])).subject == "user-1"
     assert jwks_server.hits == 1
 
 
@@ -55,11 +55,11 @@ async def test_url_jwks_is_refetched_for_a_rotated_key(
     clock = FakeClock()
     jwks_server.document = keys.jwks()
     verifier = _url_verifier(jwks_server.url, clock)
-    await verifier.averify(keys.issue("user-1", roles=["hospital"]))
+    await verifier.averify(keys.issue("user-1", hospital_id="H001", roles=["hospital"]))
     rotated = DevKeys.create(tmp_path / "rotated")
     jwks_server.document = {"keys": keys.jwks()["keys"] + rotated.jwks()["keys"]}
     clock.now += 61
-    principal = await verifier.averify(rotated.issue("user-2", roles=["hospital"]))
+    principal = await verifier.averify(rotated.issue("user-2", hospital_id="H001", roles=["hospital"]))
     assert principal.subject == "user-2"
     assert jwks_server.hits == 2
     assert verifier.jwks.key_ids == {keys.kid, rotated.kid}
@@ -69,8 +69,8 @@ async def test_unknown_kid_refetch_is_rate_limited(tmp_path, keys: DevKeys, jwks
     clock = FakeClock()
     jwks_server.document = keys.jwks()
     verifier = _url_verifier(jwks_server.url, clock)
-    await verifier.averify(keys.issue("user-1", roles=["hospital"]))
-    stranger = DevKeys.create(tmp_path / "stranger").issue("x", roles=["hospital"])
+    await verifier.averify(keys.issue("user-1", hospital_id="H001", roles=["hospital"]))
+    stranger = DevKeys.create(tmp_path / "stranger").issue("x", hospital_id="H001", roles=["hospital"])
     for advance in (0, 10, 49):
         clock.now += advance
         with pytest.raises(AuthError, match="unknown key"):
@@ -85,7 +85,7 @@ async def test_unknown_kid_refetch_is_rate_limited(tmp_path, keys: DevKeys, jwks
 async def test_bad_jwks_response_keeps_cached_keys(keys: DevKeys, jwks_server) -> None:
     jwks_server.document = keys.jwks()
     verifier = _url_verifier(jwks_server.url, FakeClock(), min_refresh_seconds=0)
-    token = keys.issue("user-1", roles=["hospital"])
+    token = keys.issue("user-1", hospital_id="H001", roles=["hospital"])
     await verifier.averify(token)
     jwks_server.document = ["not", "a", "jwks"]
     with pytest.raises(AuthError, match="unknown key"):
@@ -98,7 +98,7 @@ async def test_unreachable_jwks_url_rejects_tokens_as_unknown_key(keys: DevKeys)
     source = JwksSource("http://127.0.0.1:9/jwks.json", timeout_seconds=2)
     verifier = TokenVerifier(source, DEV_ISSUER, DEV_AUDIENCE)
     with pytest.raises(AuthError, match="unknown key"):
-        await verifier.averify(keys.issue("user-1", roles=["hospital"]))
+        await verifier.averify(keys.issue("user-1", hospital_id="H001", roles=["hospital"]))
     with pytest.raises(httpx.HTTPError):
         await source.arefresh()
 

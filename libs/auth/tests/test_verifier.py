@@ -70,19 +70,19 @@ def test_rejects_missing_token(verifier: TokenVerifier, token: str) -> None:
 
 
 def test_rejects_expired_token(keys: DevKeys, verifier: TokenVerifier) -> None:
-    token = keys.issue("user-1", roles=["hospital"], ttl=60, now=time.time() - 3600)
+    token = keys.issue("user-1", hospital_id="H001", roles=["hospital"], ttl=60, now=time.time() - 3600)
     assert _reason(verifier, token) == "token expired"
 
 
 def test_accepts_token_expired_within_leeway(keys: DevKeys, verifier: TokenVerifier) -> None:
-    token = keys.issue("user-1", roles=["hospital"], ttl=60, now=time.time() - 70)
+    token = keys.issue("user-1", hospital_id="H001", roles=["hospital"], ttl=60, now=time.time() - 70)
     assert verifier.verify(token).subject == "user-1"
 
 
 def test_rejects_token_issued_in_the_future_beyond_leeway(
     keys: DevKeys, verifier: TokenVerifier
 ) -> None:
-    token = keys.issue("user-1", roles=["hospital"], now=time.time() + 120)
+    token = keys.issue("user-1", hospital_id="H001", roles=["hospital"], now=time.time() + 120)
     assert _reason(verifier, token) == "token not yet valid"
 
 
@@ -99,12 +99,12 @@ def test_rejects_unknown_kid(keys: DevKeys, verifier: TokenVerifier, claims: Cla
 
 
 def test_rejects_wrong_audience(keys: DevKeys, verifier: TokenVerifier) -> None:
-    token = keys.issue("user-1", roles=["hospital"], audience="another-platform")
+    token = keys.issue("user-1", hospital_id="H001", roles=["hospital"], audience="another-platform")
     assert _reason(verifier, token) == "invalid audience"
 
 
 def test_rejects_wrong_issuer(keys: DevKeys, verifier: TokenVerifier) -> None:
-    token = keys.issue("user-1", roles=["hospital"], issuer="https://evil.example")
+    token = keys.issue("user-1", hospital_id="H001", roles=["hospital"], issuer="https://evil.example")
     assert _reason(verifier, token) == "invalid issuer"
 
 
@@ -168,15 +168,35 @@ def test_rejects_es256_header_naming_an_rsa_key(keys: DevKeys, claims: Claims) -
 
 
 def test_rereads_jwks_file_after_key_rotation(keys: DevKeys, verifier: TokenVerifier) -> None:
-    old_token = keys.issue("user-1", roles=["hospital"])
+    old_token = keys.issue("user-1", hospital_id="H001", roles=["hospital"])
     assert verifier.verify(old_token).subject == "user-1"
     rotated = DevKeys.create(keys.directory, force=True)
     stat = rotated.jwks_path.stat()
     os.utime(rotated.jwks_path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
-    assert verifier.verify(rotated.issue("user-2", roles=["hospital"])).subject == "user-2"
+    assert verifier.verify(rotated.issue("user-2", hospital_id="H001", roles=["hospital"])).subject == "user-2"
     assert _reason(verifier, old_token) == "unknown key"
 
 
 def test_missing_jwks_file_rejects_tokens_as_unknown_key(keys: DevKeys) -> None:
     verifier = TokenVerifier(JwksSource(keys.directory / "absent.json"), DEV_ISSUER, DEV_AUDIENCE)
-    assert _reason(verifier, keys.issue("user-1", roles=["hospital"])) == "unknown key"
+    assert _reason(verifier, keys.issue("user-1", hospital_id="H001", roles=["hospital"])) == "unknown key"
+
+
+def test_rejects_hospital_token_without_hospital_id(
+    verifier: TokenVerifier, claims: Claims, sign_es256: Sign
+) -> None:
+    token = sign_es256(claims(hospital_id=None, roles=["hospital"]))
+    assert _reason(verifier, token) == "role hospital requires a hospital_id claim"
+    assert _reason(verifier, sign_es256({**claims(), "hospital_id": ""})) == "malformed token"
+
+
+def test_rejects_hospital_token_without_hospital_id_even_with_another_role(
+    keys: DevKeys, verifier: TokenVerifier
+) -> None:
+    token = keys.issue("user-1", roles=["hospital", "alliance_admin"])
+    assert _reason(verifier, token) == "role hospital requires a hospital_id claim"
+
+
+def test_roles_without_a_home_hospital_need_no_hospital_id(keys: DevKeys, verifier: TokenVerifier) -> None:
+    for role in ("alliance_admin", "regulator", "qc_center", "supplier"):
+        assert verifier.verify(keys.issue("user-1", roles=[role])).hospital_id is None

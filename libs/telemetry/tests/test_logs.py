@@ -100,3 +100,46 @@ def test_sqlalchemy_parameters_in_error_text_are_scrubbed(capture: _Capture) -> 
     (line,) = capture.lines()
     assert "张三" not in line["msg"]
     assert "[SQL: INSERT INTO patients VALUES ($1, $2)]" in line["msg"]
+
+
+def test_a_huge_message_is_cut_to_a_bounded_line_with_a_visible_marker(capture: _Capture) -> None:
+    capture.logger.error("body was %s", "x" * 430_000)
+    raw = capture.buffer.getvalue().splitlines()[0]
+    assert len(raw.encode()) <= 8192
+    line = json.loads(raw)
+    assert line["msg"].startswith("body was xxx") and "[truncated" in line["msg"]
+
+
+def test_huge_fields_and_many_fields_still_fit_one_bounded_line(capture: _Capture) -> None:
+    fields = {f"k{n}": "词" * 3000 for n in range(20)} | {"nested": {"rows": list(range(50_000))}}
+    capture.logger.warning("import rejected", extra={"fields": fields})
+    raw = capture.buffer.getvalue().splitlines()[0]
+    assert len(raw.encode()) <= 8192
+    line = json.loads(raw)
+    assert line["msg"] == "import rejected" and line["truncated"] is True
+    assert "[truncated" in line["k0"] and "[truncated" in line["nested"]
+
+
+def _recurse(depth: int) -> None:
+    if depth == 0:
+        raise ValueError("deep failure " + "y" * 50_000)
+    _recurse(depth - 1)
+
+
+def test_a_deep_traceback_keeps_its_last_frames_and_the_error(capture: _Capture) -> None:
+    try:
+        _recurse(200)
+    except ValueError:
+        capture.logger.exception("handler failed")
+    raw = capture.buffer.getvalue().splitlines()[0]
+    assert len(raw.encode()) <= 8192
+    exception = json.loads(raw)["exception"]
+    assert exception.count("in _recurse") <= 8
+    assert "ValueError: deep failure" in exception and "[truncated" in exception
+
+
+def test_a_short_line_is_left_as_it_was(capture: _Capture) -> None:
+    capture.logger.info("accepted", extra={"fields": {"referral_id": "R-1", "count": 3, "ok": True}})
+    (line,) = capture.lines()
+    assert (line["referral_id"], line["count"], line["ok"]) == ("R-1", 3, True)
+    assert "truncated" not in line

@@ -39,7 +39,10 @@ async def get_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
 ) -> Principal:
-    """Authenticate the request's bearer token and return its Principal."""
+    """Authenticate the request's bearer token and return its Principal (verified once per request)."""
+    verified = getattr(request.state, "principal", None)  # the edge middleware verified this request's token
+    if isinstance(verified, Principal):
+        return verified
     if credentials is None:
         raise AuthError(MISSING_TOKEN)
     principal = await get_verifier(request).averify(credentials.credentials)

@@ -19,9 +19,12 @@ from alliance_auth.errors import (
 )
 from alliance_auth.jwks import ALLOWED_ALGORITHMS, JwksSource
 from alliance_auth.principal import Principal
+from alliance_auth.roles import Roles
 
 REQUIRED_CLAIMS: Final = ("exp", "iat", "iss", "aud", "sub")
 MAX_TOKEN_LENGTH: Final = 16_384
+#: Claims a role is meaningless without: a token holding the role but not the claim is rejected.
+CLAIMS_REQUIRED_BY_ROLE: Final = {Roles.HOSPITAL: "hospital_id"}
 
 _FAILURES: Final[tuple[tuple[type[jwt.PyJWTError], str], ...]] = (
     (jwt.ExpiredSignatureError, TOKEN_EXPIRED),
@@ -83,7 +86,15 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
         raise AuthError(MALFORMED_TOKEN)
     if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
         raise AuthError(MALFORMED_TOKEN)
+    for role, claim in CLAIMS_REQUIRED_BY_ROLE.items():
+        if role in roles and not claims.get(claim):
+            raise AuthError(missing_claim_reason(role, claim))
     return Principal(subject=subject, hospital_id=hospital_id, roles=frozenset(roles))
+
+
+def missing_claim_reason(role: str, claim: str) -> str:
+    """The reason given for a token whose role needs a claim it does not carry."""
+    return f"role {role} requires a {claim} claim"
 
 
 def _header(token: str) -> dict[str, Any]:

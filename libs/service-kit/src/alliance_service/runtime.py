@@ -37,6 +37,8 @@ from alliance_telemetry import (
     setup_telemetry,
 )
 
+from .edge import install_edge
+from .grpc_edge import UnexpectedErrorInterceptor
 from .health import KafkaProbe, database_check, health_router
 from .migrations import assert_migrated
 from .problems import install_problem_handlers
@@ -74,6 +76,8 @@ class ServiceSpec:
     servers: Callable[[Runtime], Sequence[ExtraServer]] = lambda _: ()
     configure: Callable[[Runtime], None] = lambda _: None   # builds service-specific parts into extras
     customize_app: Callable[[FastAPI], None] = lambda _: None  # e.g. protocol-specific error bodies
+    # routes (by path template) that legitimately take bodies above MAX_REQUEST_BYTES, e.g. {"/fhir": 16 MiB}
+    body_limits: Mapping[str, int] = field(default_factory=dict)
     description: str = ""
     version: str = "0.1.0"
 
@@ -134,7 +138,8 @@ class Runtime:
                                                       "grpc_port": self.grpc_port}})
 
     async def _start_grpc(self) -> None:
-        server = grpc.aio.server(interceptors=[grpc_server_interceptor(), AuthInterceptor(self.verifier)])
+        server = grpc.aio.server(interceptors=[grpc_server_interceptor(), UnexpectedErrorInterceptor(),
+                                               AuthInterceptor(self.verifier)])
         names = list(self.spec.grpc_services(self, server))
         health_servicer = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -204,7 +209,7 @@ def build_runtime(spec: ServiceSpec, settings: ServiceSettings | None = None) ->
 
 
 def build_app(runtime: Runtime) -> FastAPI:
-    """The FastAPI application: problem+json errors, auth, health, the service's routers."""
+    """The FastAPI application: problem+json errors, auth, health, the service's routers, the edge guard."""
     spec = runtime.spec
     app = FastAPI(title=spec.title, description=spec.description, version=spec.version)
     app.state.runtime = runtime
@@ -216,5 +221,6 @@ def build_app(runtime: Runtime) -> FastAPI:
     for router in spec.routers(runtime):
         app.include_router(router)
     spec.customize_app(app)
+    install_edge(app, max_request_bytes=runtime.settings.max_request_bytes, body_limits=spec.body_limits)
     instrument_fastapi(app)
     return app

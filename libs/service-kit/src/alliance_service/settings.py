@@ -38,6 +38,8 @@ class ServiceSettings(BaseSettings):
     topic_prefix: str = Field("", description="prepended to every topic, e.g. 'staging.'")
     topic_partitions: int = 3
     topic_replication_factor: int = 1
+    max_request_bytes: int = Field(1 << 20, ge=1024, description="largest request body (413 above it); routes "
+                                   "declared in ServiceSpec.body_limits take more")
 
     @model_validator(mode="after")
     def _refuse_dev_defaults_in_production(self) -> ServiceSettings:

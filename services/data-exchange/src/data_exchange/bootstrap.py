@@ -7,6 +7,7 @@ from functools import partial
 from pathlib import Path
 
 from alliance_service import Runtime, ServiceSpec
+from alliance_service.edge import LARGE_REQUEST_BYTES
 
 from .adapters.events import TOPIC
 from .adapters.orm import messaging, metadata
@@ -50,6 +51,8 @@ SPEC = ServiceSpec(
     grpc_services=grpc_server.add_services,
     servers=lambda rt: [rt.extras["mllp"]],
     customize_app=fhir_http.fhir_auth_errors,
+    body_limits={path: LARGE_REQUEST_BYTES for path in ("/fhir", "/fhir/", "/v1/code-maps/{hospital_id}/import",
+                                                        "/v1/hl7/messages")},
     subscriptions=[referral_events.REFERRAL_TOPIC],
     handlers=lambda rt: referral_events.handlers(),
 )

@@ -168,3 +168,34 @@ async def test_authentication_errors_under_fhir_are_operation_outcomes(api):
     assert r.status_code == 401 and r.json()["resourceType"] == "OperationOutcome"
     assert r.json()["issue"][0]["code"] == "login" and r.headers["www-authenticate"].startswith("Bearer")
     assert elsewhere.status_code == 401 and elsewhere.headers["content-type"].startswith("application/problem+json")
+
+
+def _outcome(r: httpx.Response, status: int, code: str) -> dict:
+    assert r.status_code == status, r.text[:300]
+    assert r.headers["content-type"].startswith(FHIR)
+    body = r.json()
+    assert body["resourceType"] == "OperationOutcome" and body["issue"][0]["code"] == code
+    return body
+
+
+async def test_edge_refusals_under_fhir_are_operation_outcomes(api):
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api.http_port}") as anonymous:
+        _outcome(await anonymous.post("/fhir/Patient", content=b'{"resourceType": ',
+                                      headers={"Content-Type": FHIR}), 401, "login")
+    async with api.extras["client"]("H002") as h002:
+        nul = json.dumps(patient(), ensure_ascii=False).replace("建国", "建\\u0000国").encode()
+        body = _outcome(await h002.post("/Patient", content=nul), 422, "invalid")
+        assert "U+0000" in body["issue"][0]["diagnostics"]
+        _outcome(await h002.post("/Patient", content=b" " * (1 << 20) + json.dumps(patient()).encode()),
+                 413, "too-long")
+        padded = json.dumps({"resourceType": "Bundle", "type": "transaction", "entry": []}).encode() + b" " * (2 << 20)
+        assert (await h002.post("", content=padded)).status_code != 413  # a transaction Bundle may be 16 MiB
+        _outcome(await h002.post("", content=b" " * (17 << 20)), 413, "too-long")
+
+
+async def test_edge_refusals_on_the_hl7_route_stay_problem_json(api, dev_keys):
+    token = dev_keys.issue("his-H002", hospital_id="H002", roles=["hospital"])
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api.http_port}") as c:
+        r = await c.post("/v1/hl7/messages", content=b"MSH|" + b"x" * (17 << 20),
+                         headers={"Authorization": f"Bearer {token}", "Content-Type": "x-application/hl7-v2+er7"})
+    assert r.status_code == 413 and r.headers["content-type"].startswith("application/problem+json")

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from alliance_service import Runtime, ServiceSpec
+from alliance_service.edge import LARGE_REQUEST_BYTES
 
 from .adapters.orm import messaging, metadata
 from .adapters.patient_index import PatientIndexClient
@@ -27,6 +28,7 @@ SPEC = ServiceSpec(
     tables=messaging,
     stream_topic="alliance.results_mutual_recognition.v1",
     service_dir=Path(__file__).resolve().parents[2],
+    body_limits={path: LARGE_REQUEST_BYTES for path in ("/v1/catalog/versions/import",)},
     routers=lambda rt: [http.router(rt), recognition_http.router(rt)],
     handlers=lambda rt: member_hospitals.handlers() | clinical_events.handlers(),
     subscriptions=[member_hospitals.REGISTRY_TOPIC, clinical_events.REFERRAL_TOPIC],

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alliance_auth import AuthError, Forbidden, Principal, Roles
 from alliance_auth.fastapi import CurrentPrincipal
-from alliance_service import Runtime
+from alliance_service import Problem, Runtime
 
 from ..adapters import fhir_store
 from ..adapters.audit import record_access
@@ -204,19 +204,32 @@ def _new_id() -> str:
     return uuid.uuid4().hex
 
 
+_ISSUE_CODES = {400: "invalid", 404: "not-found", 409: "conflict", 413: "too-long", 422: "invalid",
+                503: "transient"}
+
+
 def fhir_auth_errors(app: FastAPI) -> None:
-    """401 and 403 under /fhir are OperationOutcomes; elsewhere the platform's problem+json stays."""
-    problems = {AuthError: app.exception_handlers[AuthError], Forbidden: app.exception_handlers[Forbidden]}
+    """401, 403 and every platform error (413, 422, 500, ...) under /fhir are OperationOutcomes; elsewhere the
+    platform's problem+json stays."""
+    problems = {cls: app.exception_handlers[cls] for cls in (AuthError, Forbidden, Problem, Exception)}
 
     async def handle(request: Request, exc: Exception) -> Response:
         if not request.url.path.startswith("/fhir"):
-            return await problems[type(exc)](request, exc)
-        unauthenticated = isinstance(exc, AuthError)
-        body = {"resourceType": "OperationOutcome", "issue": [{
-            "severity": "error", "code": "login" if unauthenticated else "forbidden",
-            "diagnostics": getattr(exc, "reason", str(exc))}]}
-        return fhir(401 if unauthenticated else 403, body,
-                    {"WWW-Authenticate": 'Bearer error="invalid_token"'} if unauthenticated else None)
+            return await next(h for cls, h in problems.items() if isinstance(exc, cls))(request, exc)
+        headers = None
+        if isinstance(exc, AuthError):
+            status, code, text = 401, "login", exc.reason
+            headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        elif isinstance(exc, Forbidden):
+            status, code, text = 403, "forbidden", exc.reason
+        elif isinstance(exc, Problem):
+            status, code, text = exc.status, _ISSUE_CODES.get(exc.status, "processing"), exc.detail or exc.title
+            headers = exc.headers
+        else:  # logged by the platform's edge; nothing internal goes out
+            status, code, text = 500, "exception", "an unexpected error occurred"
+        body = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": code,
+                                                              "diagnostics": text}]}
+        return fhir(status, body, headers)
 
-    app.add_exception_handler(AuthError, handle)
-    app.add_exception_handler(Forbidden, handle)
+    for cls in problems:
+        app.add_exception_handler(cls, handle)
