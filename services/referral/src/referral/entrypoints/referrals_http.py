@@ -63,7 +63,7 @@ class ReferralIn(BaseModel):
     specialty_hint: str | None = None
 
     @model_validator(mode="after")
-    def _one_patient(self) -> "ReferralIn":
+    def _one_patient(self) -> ReferralIn:
         if (self.patient_id is None) == (self.mrn is None):
             raise ValueError("give exactly one of patient_id and mrn")
         return self
