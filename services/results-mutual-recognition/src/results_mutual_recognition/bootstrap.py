@@ -28,7 +28,8 @@ SPEC = ServiceSpec(
     stream_topic="alliance.results_mutual_recognition.v1",
     service_dir=Path(__file__).resolve().parents[2],
     routers=lambda rt: [http.router(rt), recognition_http.router(rt)],
-    handlers=lambda rt: member_hospitals.handlers() | clinical_events.handlers(),
+    handlers=lambda rt: member_hospitals.handlers() | clinical_events.handlers(
+        rt.settings.referral_access_duration, rt.settings.referral_access_grace),  # type: ignore[attr-defined]
     subscriptions=[member_hospitals.REGISTRY_TOPIC, clinical_events.REFERRAL_TOPIC],
     grpc_services=recognition_grpc.add_services,
     configure=configure,
