@@ -19,6 +19,10 @@ class NotYetVisible(Exception):
     """The peer does not (yet) let this hospital see the patient: the acceptance event may still be in flight."""
 
 
+class AccessEnded(Exception):
+    """The peer says this hospital's access to the patient through the referral has ended (expired or revoked)."""
+
+
 class HandoffPeers:
     def __init__(self, data_exchange: str, recognition: str) -> None:
         self._channels = [grpc.aio.insecure_channel(data_exchange), grpc.aio.insecure_channel(recognition)]
@@ -33,6 +37,8 @@ class HandoffPeers:
         except grpc.aio.AioRpcError as exc:
             if exc.code() == grpc.StatusCode.NOT_FOUND:
                 raise NotYetVisible("patient summary") from exc
+            if exc.code() == grpc.StatusCode.PERMISSION_DENIED:
+                raise AccessEnded() from exc
             raise
 
     async def recognisable(self, patient_id: str, token: str) -> recognition_pb2.CheckRecognitionResponse:

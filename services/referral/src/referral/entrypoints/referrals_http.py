@@ -19,13 +19,14 @@ from alliance_service import Problem, Runtime, not_found
 
 from ..adapters import store
 from ..adapters.orm import referrals
-from ..adapters.peers import NotYetVisible
+from ..adapters.peers import AccessEnded, NotYetVisible
 from ..domain.rules import Direction, Level, Rule, RuleError, Severity, Urgency
 from ..domain.workflow import (
     AlreadyAccepted,
     Encounter,
     Referral,
     ReferralError,
+    Status,
     referral_indicators,
     siphoning_signal,
 )
@@ -188,21 +189,27 @@ def router(runtime: Runtime) -> APIRouter:
     async def handoff(referral_id: str, principal: Hospital, request: Request) -> dict:
         async with runtime.engine.connect() as conn:
             found = await store.get(conn, referral_id)
-        if found is None or found[0].accepted_by is None or found[0].accepted_by != principal.hospital_id:
+        if found is None or found[0].accepted_by is None or found[0].accepted_by != principal.hospital_id or \
+                found[0].status == Status.CANCELLED:
             raise not_found(f"referral {referral_id}")
         referral = found[0]
         peers = runtime.extras.get("handoff")
         if peers is None:
             raise Problem(503, "handoff-unavailable", "Service Unavailable", "handoff peers are not configured")
         token = request.headers["authorization"].split(" ", 1)[1]
-        try:
-            summary, reusable = await asyncio.gather(peers.summary(referral.patient_id, referral_id, token),
-                                                     peers.recognisable(referral.patient_id, token))
-        except NotYetVisible as exc:
-            raise Problem(503, "not-yet-visible", "Service Unavailable", f"{exc} not visible yet; retry shortly",
-                          headers={"Retry-After": "1"}) from exc
-        except grpc.aio.AioRpcError as exc:
-            raise Problem(503, "peer-unavailable", "Service Unavailable", "a peer service did not answer") from exc
+        answers = await asyncio.gather(peers.summary(referral.patient_id, referral_id, token),
+                                       peers.recognisable(referral.patient_id, token), return_exceptions=True)
+        failures = [x for x in answers if isinstance(x, BaseException)]
+        if any(isinstance(x, AccessEnded) for x in failures):       # the grant expired or was revoked
+            raise not_found(f"referral {referral_id}")
+        for exc in failures:
+            if isinstance(exc, NotYetVisible):
+                raise Problem(503, "not-yet-visible", "Service Unavailable", f"{exc} not visible yet; retry shortly",
+                              headers={"Retry-After": "1"}) from exc
+            if isinstance(exc, grpc.aio.AioRpcError):
+                raise Problem(503, "peer-unavailable", "Service Unavailable", "a peer service did not answer") from exc
+            raise exc
+        summary, reusable = answers
         return {"referral_id": referral_id, "patient": {
             "patient_id": summary.patient_id, "name": summary.name, "sex": summary.sex,
             "birth_date": summary.birth_date, "national_id_masked": summary.national_id_masked},
