@@ -42,11 +42,11 @@ async def ref(start_service, dev_keys, patient_index):
                                  headers={"Authorization": f"Bearer {token}"})
 
     async with client(role="alliance_admin") as admin:
-        r = await admin.post("/rules/versions", json={       # taken just before posting: a loaded machine
-            "effective_from": (datetime.now(UTC) + timedelta(seconds=2)).isoformat(),
+        r = await admin.post("/rules/versions", json={
+            "effective_from": (now + timedelta(seconds=1)).isoformat(),
             "rules": [rule_to_json(x) for x in sample_rules().rules]})
         assert r.status_code == 201, r.text
-    await asyncio.sleep(2.1)
+    await asyncio.sleep(1.1)
     rt.extras["client"] = client
     return rt
 

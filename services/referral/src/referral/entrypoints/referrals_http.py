@@ -185,7 +185,9 @@ def router(runtime: Runtime) -> APIRouter:
 
     @r.get("/referrals/{referral_id}/handoff", tags=["referrals"],
            summary="The handoff packet for the receiving hospital: patient summary and results it may reuse",
-           responses={503: {"description": "a peer is not reachable or the acceptance is still propagating; retry"}})
+           responses={404: {"description": "not the accepting hospital, the referral was cancelled, or its access "
+                                           "grant expired or was revoked"},
+                      503: {"description": "a peer is not reachable or the acceptance is still propagating; retry"}})
     async def handoff(referral_id: str, principal: Hospital, request: Request) -> dict:
         async with runtime.engine.connect() as conn:
             found = await store.get(conn, referral_id)
