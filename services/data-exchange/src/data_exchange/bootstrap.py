@@ -14,7 +14,15 @@ from .adapters.orm import messaging, metadata
 from .adapters.patient_index import PostgresPatientIndex
 from .config import Settings
 from .domain.mpi import IdentifierProtector
-from .entrypoints import code_maps_http, fhir_http, grpc_server, hl7_http, http, patients_http
+from .entrypoints import (
+    code_maps_http,
+    fhir_http,
+    grants_http,
+    grpc_server,
+    hl7_http,
+    http,
+    patients_http,
+)
 from .entrypoints.mllp import MllpServer
 from .service import referral_events
 from .service.hl7_ingest import handle_message
@@ -47,12 +55,13 @@ SPEC = ServiceSpec(
     service_dir=Path(__file__).resolve().parents[2],
     configure=configure,
     routers=lambda rt: [http.router(rt), code_maps_http.router(rt), hl7_http.router(rt), fhir_http.router(rt),
-                        patients_http.router(rt)],
+                        patients_http.router(rt), grants_http.router(rt)],
     grpc_services=grpc_server.add_services,
     servers=lambda rt: [rt.extras["mllp"]],
     customize_app=fhir_http.fhir_auth_errors,
     body_limits={path: LARGE_REQUEST_BYTES for path in ("/fhir", "/fhir/", "/v1/code-maps/{hospital_id}/import",
                                                         "/v1/hl7/messages")},
     subscriptions=[referral_events.REFERRAL_TOPIC],
-    handlers=lambda rt: referral_events.handlers(),
+    handlers=lambda rt: referral_events.handlers(rt.settings.referral_access_duration,  # type: ignore[attr-defined]
+                                                 rt.settings.referral_access_grace),  # type: ignore[attr-defined]
 )

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
@@ -17,6 +19,12 @@ class Settings(ServiceSettings):
     mllp_max_message_bytes: int = 1_048_576
     identifier_key: str = Field(DEV_IDENTIFIER_KEY, min_length=32,
                                 description="secret key for hashing national ID, phone and insurance numbers")
+    referral_access_duration: timedelta = Field(
+        timedelta(days=30), gt=timedelta(0), description="how long an accepted referral opens the patient to the "
+                                                         "receiving hospital (seconds or ISO 8601, e.g. P30D)")
+    referral_access_grace: timedelta = Field(
+        timedelta(days=3), ge=timedelta(0), description="after a referral is completed, how long the receiving "
+                                                        "hospital keeps access (never beyond the duration)")
     hl7_default_charset: str = "utf-8"
     hl7_sender_charsets: dict[str, str] = Field(
         default_factory=dict, description='charset per sending facility (MSH-4) when MSH-18 is empty, '

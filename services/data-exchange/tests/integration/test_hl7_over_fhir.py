@@ -4,6 +4,7 @@ gRPC patient summary carries the patient's recent discharges. Real MLLP, databas
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import grpc
 import httpx
@@ -148,8 +149,9 @@ async def test_an_oru_is_found_over_fhir_by_patient_code_and_id_and_only_by_whom
         assert denied.status_code == 404 and denied.json()["resourceType"] == "OperationOutcome"
         # once the patient is referred to it, it sees them like FHIR-posted data
         async with dx.engine.begin() as conn:
-            await conn.execute(insert(patient_access_grants).values(hospital_id="H003", patient_id=patient,
-                                                                    referral_id="R-1"))
+            await conn.execute(insert(patient_access_grants).values(
+                hospital_id="H003", patient_id=patient, referral_id="R-1",
+                expires_at=datetime.now(UTC) + timedelta(days=1)))
         assert len(entries(await h003.get("/Observation", params={"patient": patient}))) == 2
         assert (await h003.get(f"/Observation/{wbc['id']}")).status_code == 200
     async with dx.engine.connect() as conn:

@@ -5,7 +5,7 @@ from pathlib import Path
 from alliance_service import Runtime, ServiceSpec
 
 from .adapters.orm import messaging, metadata
-from .adapters.peers import HandoffPeers
+from .adapters.peers import HandoffPeers, PatientIndexCare
 from .config import Settings
 from .entrypoints import beds_http, http, referrals_http
 from .service import encounters, member_hospitals
@@ -13,9 +13,15 @@ from .service.referrals import DeadlineTimer
 
 
 def configure(runtime: Runtime) -> None:
-    """The deadline timer, and the handoff peers when their addresses are configured."""
+    """The deadline timer, the care-relationship check and the handoff peers.
+
+    Without data-exchange's address no referral can be created (503): the care relationship is never skipped
+    (and the settings refuse production without it).
+    """
     runtime.extras["deadlines"] = DeadlineTimer(runtime.uow)
     s = runtime.settings
+    if s.data_exchange_grpc:  # type: ignore[attr-defined]
+        runtime.extras["care"] = PatientIndexCare(s.data_exchange_grpc)  # type: ignore[attr-defined]
     if s.data_exchange_grpc and s.recognition_grpc:  # type: ignore[attr-defined]
         runtime.extras["handoff"] = HandoffPeers(s.data_exchange_grpc, s.recognition_grpc)  # type: ignore[attr-defined]
 

@@ -23,8 +23,10 @@ HOSPITALS = [("H001", "tertiary", "330100", ["cardiology", "neurology_x"]), ("H0
 
 
 @pytest.fixture
-async def ref(start_service, dev_keys):
-    rt = await start_service(SPEC)
+async def ref(start_service, dev_keys, patient_index):
+    for patient in ("AP-1", "AP-2", "AP-3", "AP-V", "AP-W", "AP-X"):     # H002 treats them (its own MRNs)
+        patient_index.register("H002", f"MRN-{patient}", patient)
+    rt = await start_service(SPEC, data_exchange_grpc=patient_index.address)
     now = datetime.now(UTC)
     async with rt.engine.begin() as conn:
         await conn.execute(insert(member_hospitals), [
@@ -158,3 +160,55 @@ async def test_a_stale_bed_report_is_flagged_and_weighs_less(ref):
     by_id = {c["hospital_id"]: c for c in routing["ranked"]}
     assert any("stale" in reason for reason in by_id["H001"]["reasons"])
     assert [c["hospital_id"] for c in routing["ranked"]][0] == "H009"     # fresh capacity now ranks first
+
+
+async def test_a_hospital_refers_only_patients_it_treats_by_alliance_id_or_its_own_mrn(ref, patient_index):
+    patient_index.register("H009", "MRN-OTHER", "AP-OTHER")               # treated elsewhere only
+    client = ref.extras["client"]
+    async with client("H002") as h002:
+        by_mrn = await h002.post("/referrals", json={"mrn": "MRN-AP-1", "diagnosis_code": "I21.0",
+                                                      "severity": "severe"})
+        assert by_mrn.status_code == 201, by_mrn.text
+        assert by_mrn.json()["referral"]["patient_id"] == "AP-1"          # the resolved alliance id is stored
+        refused = [await h002.post("/referrals", json={**who, "diagnosis_code": "I21.0", "severity": "severe"})
+                   for who in ({"patient_id": "AP-OTHER"}, {"patient_id": "AP-NOBODY"}, {"mrn": "MRN-OTHER"})]
+        assert [r.status_code for r in refused] == [404, 404, 404]
+        assert refused[0].json() == refused[1].json()                       # existence is not revealed
+        assert refused[0].headers["content-type"].startswith("application/problem+json")
+        for both_or_none in ({"patient_id": "AP-1", "mrn": "MRN-AP-1"}, {}):
+            r = await h002.post("/referrals", json={**both_or_none, "diagnosis_code": "I21.0", "severity": "severe"})
+            assert r.status_code == 422
+        assert len((await h002.get("/referrals")).json()) == 1              # nothing created for the refusals
+
+
+async def test_without_the_patient_index_no_referral_is_created(start_service, dev_keys, ref):
+    unconfigured = await start_service(SPEC)
+    unreachable = await start_service(SPEC, data_exchange_grpc="127.0.0.1:9")
+    token = dev_keys.issue("u-H002", hospital_id="H002", roles=["hospital"])
+    for rt in (unconfigured, unreachable):
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{rt.http_port}/v1",
+                                     headers={"Authorization": f"Bearer {token}"}) as h002:
+            r = await h002.post("/referrals", json={"patient_id": "AP-1", "diagnosis_code": "I21.0",
+                                                    "severity": "severe"})
+            assert r.status_code == 503 and r.headers["retry-after"], r.text
+            assert (await h002.get("/referrals")).json() == []
+
+
+async def test_only_the_parties_and_administrators_read_a_referral(ref):
+    client = ref.extras["client"]
+    async with client("H002") as h002:
+        referral_id = (await h002.post("/referrals", json={"patient_id": "AP-1", "diagnosis_code": "I21.0",
+                                                           "severity": "severe"})).json()["referral"]["referral_id"]
+    for role in ("supplier", "qc_center", "regulator"):
+        async with client("H001", role=role) as c:
+            assert (await c.get(f"/referrals/{referral_id}")).status_code == 403
+            assert (await c.get("/referrals")).status_code == 403
+    async with client(None) as no_hospital:                                # a hospital token naming no hospital
+        assert (await no_hospital.get(f"/referrals/{referral_id}")).status_code in (401, 403)
+        assert (await no_hospital.get("/referrals")).status_code in (401, 403)
+    for party in ("H002", "H001", "H009"):                                 # origin and the offered hospitals
+        async with client(party) as c:
+            assert (await c.get(f"/referrals/{referral_id}")).status_code == 200
+    async with client("H010") as stranger, client(role="alliance_admin") as admin:
+        assert (await stranger.get(f"/referrals/{referral_id}")).status_code == 404
+        assert (await admin.get(f"/referrals/{referral_id}")).status_code == 200

@@ -30,7 +30,8 @@ SPEC = ServiceSpec(
     service_dir=Path(__file__).resolve().parents[2],
     body_limits={path: LARGE_REQUEST_BYTES for path in ("/v1/catalog/versions/import",)},
     routers=lambda rt: [http.router(rt), recognition_http.router(rt)],
-    handlers=lambda rt: member_hospitals.handlers() | clinical_events.handlers(),
+    handlers=lambda rt: member_hospitals.handlers() | clinical_events.handlers(
+        rt.settings.referral_access_duration, rt.settings.referral_access_grace),  # type: ignore[attr-defined]
     subscriptions=[member_hospitals.REGISTRY_TOPIC, clinical_events.REFERRAL_TOPIC],
     grpc_services=recognition_grpc.add_services,
     configure=configure,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +18,8 @@ from ..domain.mpi import IdentifierKind, IdentifierProtector, mask_national_id, 
 from ..fhir import systems
 from ..fhir.derived import Derived
 from ..fhir.search import SearchQuery, Token
-from .orm import fhir_resources, patient_access_grants, patient_links
+from . import grants
+from .orm import fhir_resources, patient_links
 
 
 def _hash_token(protector: IdentifierProtector, system: str, value: str) -> str:
@@ -135,13 +136,15 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def visible_to(principal: Principal) -> Any:
-    """SQL condition: a hospital sees its own resources, its patients' and those referred to it; admins all."""
+def visible_to(principal: Principal, now: datetime | None = None) -> Any:
+    """SQL condition: a hospital sees its own resources, its patients' and those of active referral grants;
+    admins all; a token naming no hospital nothing."""
     if principal.has_role(Roles.ALLIANCE_ADMIN):
         return literal(True)
+    if not principal.hospital_id:
+        return literal(False)
     treated = select(patient_links.c.patient_id).where(patient_links.c.hospital_id == principal.hospital_id)
-    referred = select(patient_access_grants.c.patient_id).where(
-        patient_access_grants.c.hospital_id == principal.hospital_id)
+    referred = grants.granted_patients(principal.hospital_id, now or datetime.now(UTC))
     return or_(fhir_resources.c.hospital_id == principal.hospital_id, fhir_resources.c.patient_id.in_(treated),
                fhir_resources.c.patient_id.in_(referred))
 

@@ -196,12 +196,19 @@ patient_merges = Table(
     Column("merged_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
-# --- access granted by referrals: the receiving hospital may read the referred patient's data ---
+# --- access granted by referrals: the receiving hospital may read the referred patient's data, for that
+# episode (one row per referral), until it expires or is revoked (adapters/grants.py decides "active") ---
 patient_access_grants = Table(
     "patient_access_grants",
     metadata,
     Column("hospital_id", Text, primary_key=True),
     Column("patient_id", Text, primary_key=True),
-    Column("referral_id", Text, nullable=False),
+    Column("referral_id", Text, primary_key=True),
     Column("granted_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("origin_hospital", Text),                          # the referring hospital (may revoke with its MRN)
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("revoked_by", Text),
+    Column("revoke_reason", Text),
+    Index("patient_access_grants_referral", "referral_id"),
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import grpc
 from sqlalchemy import select
 
@@ -11,19 +13,22 @@ from alliance_auth import Principal, Roles
 from alliance_auth.grpc import current_principal
 from alliance_service import Runtime
 
+from ..adapters import grants
 from ..adapters.audit import record_access
-from ..adapters.orm import patient_access_grants, patient_links, patients
+from ..adapters.orm import patient_links, patients
 from ..service.patient_summary import recent_encounters
 
 
 def _visible_links(principal: Principal, links: list) -> list:
     if principal.has_role(Roles.ALLIANCE_ADMIN):
         return links
+    if not principal.hospital_id:
+        return []
     return [link for link in links if link.hospital_id == principal.hospital_id]
 
 
 class PatientIndexServicer(pb_grpc.PatientIndexServicer):
-    """A hospital sees patients it has an MRN for or accepted by referral; admins see all; every call audited."""
+    """A hospital sees patients it has an MRN for or an active referral grant on; admins see all; all audited."""
 
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
@@ -43,12 +48,10 @@ class PatientIndexServicer(pb_grpc.PatientIndexServicer):
 
     async def _authorised(self, context, principal: Principal, conn, action: str, resource: str, purpose: str,
                           patient_id: str | None, links: list) -> bool:
-        referred = patient_id is not None and principal.hospital_id is not None and (await conn.execute(
-            select(patient_access_grants.c.patient_id).where(
-                patient_access_grants.c.hospital_id == principal.hospital_id,
-                patient_access_grants.c.patient_id == patient_id))).first() is not None
-        allowed = patient_id is not None and (bool(_visible_links(principal, links)) or referred) and \
-            principal.has_role(Roles.HOSPITAL, Roles.ALLIANCE_ADMIN)
+        """Own MRN or an active referral grant (administrators: any); every answer audited."""
+        allowed = patient_id is not None and principal.has_role(Roles.HOSPITAL, Roles.ALLIANCE_ADMIN) and (
+            bool(_visible_links(principal, links))
+            or await grants.has_active_grant(conn, principal.hospital_id, patient_id, datetime.now(UTC)))
         await record_access(conn, principal, action=action, resource=resource, patient_id=patient_id,
                             purpose=purpose, outcome="allowed" if allowed else "denied-or-unknown")
         return allowed
@@ -76,11 +79,17 @@ class PatientIndexServicer(pb_grpc.PatientIndexServicer):
                                         request.purpose, patient_id, links)
             row = (await conn.execute(select(patients).where(patients.c.patient_id == patient_id))).first() \
                 if ok else None
+            # The hospital's referral access has ended (expired or revoked): it knows the referral, so say so
+            # (the referral service answers 404 then, where an access not granted yet is worth a retry).
+            ended = not ok and patient_id is not None and \
+                await grants.held_any(conn, principal.hospital_id, patient_id)
             # Authorised for the patient means all of the patient's data (as FHIR search): every hospital's
             # discharges, including those filed under ids since merged into this one.
             recent = await recent_encounters(
                 conn, await self._runtime.extras["patient_index"].merged_group(conn, patient_id),
                 patient_id=patient_id) if row is not None else []
+        if ended:
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, "access through the referral has ended")
         if row is None:
             await context.abort(grpc.StatusCode.NOT_FOUND, "patient not found")
         return pb.PatientSummary(

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 import grpc
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
 from sqlalchemy import any_, literal, or_, select
 
 from alliance_auth import Principal, Roles
@@ -19,17 +19,19 @@ from alliance_service import Problem, Runtime, not_found
 
 from ..adapters import store
 from ..adapters.orm import referrals
-from ..adapters.peers import NotYetVisible
+from ..adapters.peers import AccessEnded, NotYetVisible
 from ..domain.rules import Direction, Level, Rule, RuleError, Severity, Urgency
 from ..domain.workflow import (
     AlreadyAccepted,
     Encounter,
     Referral,
     ReferralError,
+    Status,
     referral_indicators,
     siphoning_signal,
 )
 from ..service import referrals as use_cases
+from ..service.ports import Caller, CareCheckUnavailable, NoCareRelationship
 
 Admin = Annotated[Principal, Depends(require_roles(Roles.ALLIANCE_ADMIN))]
 Hospital = Annotated[Principal, Depends(require_roles(Roles.HOSPITAL))]
@@ -52,10 +54,20 @@ class RulesIn(BaseModel):
 
 
 class ReferralIn(BaseModel):
-    patient_id: str = Field(min_length=1, max_length=64, description="alliance patient id")
+    """Exactly one of `patient_id` and `mrn` names the patient; the referring hospital must treat them."""
+
+    patient_id: str | None = Field(None, min_length=1, max_length=64, description="alliance patient id (AP-…)")
+    mrn: str | None = Field(None, min_length=1, max_length=64,
+                            description="the referring hospital's own MRN, resolved in its own hospital")
     diagnosis_code: str = Field(min_length=3, max_length=16, description="ICD-10")
     severity: Severity
     specialty_hint: str | None = None
+
+    @model_validator(mode="after")
+    def _one_patient(self) -> ReferralIn:
+        if (self.patient_id is None) == (self.mrn is None):
+            raise ValueError("give exactly one of patient_id and mrn")
+        return self
 
 
 class ActionIn(BaseModel):
@@ -65,9 +77,22 @@ class ActionIn(BaseModel):
 Action = Literal["accept", "reject", "transfer", "arrive", "complete", "cancel"]
 
 
+def _may_read_referrals(principal: Principal) -> None:
+    """Referrals name patients: administrators and hospitals (with their hospital id) only; others 403."""
+    if principal.has_role(Roles.ALLIANCE_ADMIN):
+        return
+    if not principal.has_role(Roles.HOSPITAL):
+        raise Problem(403, "forbidden", "Forbidden", "regulators read aggregates (indicators), not referrals")
+    if not principal.hospital_id:
+        raise Problem(403, "forbidden", "Forbidden", "a hospital token must name its hospital (hospital_id)")
+
+
 def _visible(principal: Principal, r: Referral) -> bool:
-    return principal.has_role(Roles.ALLIANCE_ADMIN) or principal.hospital_id in (
-        r.origin_hospital, r.accepted_by, *r.offers)
+    """Administrators, and the parties: origin, offered or accepting hospital (never a token without one)."""
+    if principal.has_role(Roles.ALLIANCE_ADMIN):
+        return True
+    parties = {h for h in (r.origin_hospital, r.accepted_by, *r.offers) if h}
+    return principal.has_role(Roles.HOSPITAL) and bool(principal.hospital_id) and principal.hospital_id in parties
 
 
 def router(runtime: Runtime) -> APIRouter:
@@ -99,13 +124,23 @@ def router(runtime: Runtime) -> APIRouter:
     @r.post("/referrals", tags=["referrals"], status_code=201,
             summary="Refer a patient: route under the rules in force, offer the best-placed hospitals, say why",
             response_model=None,
-            responses={200: {"description": "no rule or no capable hospital: the answer says why; nothing created"}})
-    async def create(body: ReferralIn, principal: Hospital) -> dict | JSONResponse:
+            responses={200: {"description": "no rule or no capable hospital: the answer says why; nothing created"},
+                       404: {"description": "unknown patient, or no care relationship with it (not told apart)"},
+                       503: {"description": "the patient index cannot be asked now; retry (Retry-After)"}})
+    async def create(body: ReferralIn, principal: Hospital, request: Request) -> dict | JSONResponse:
+        if not principal.hospital_id:
+            raise Problem(403, "forbidden", "Forbidden", "a hospital token must name its hospital (hospital_id)")
+        caller = Caller(principal.hospital_id, request.headers["authorization"].split(" ", 1)[1])
         try:
             referral, routing = await use_cases.request_referral(
-                runtime.uow(), origin=principal.hospital_id or "", patient_id=body.patient_id,
+                runtime.uow(), runtime.extras.get("care"), caller, patient_id=body.patient_id, mrn=body.mrn,
                 diagnosis_code=body.diagnosis_code, severity=body.severity, specialty_hint=body.specialty_hint,
                 now=datetime.now(UTC))
+        except NoCareRelationship as exc:
+            raise not_found("patient") from exc
+        except CareCheckUnavailable as exc:
+            raise Problem(503, "care-check-unavailable", "Service Unavailable",
+                          "the patient index cannot be asked now; retry shortly", headers={"Retry-After": "5"}) from exc
         except (RuleError, ReferralError) as exc:
             raise Problem(422, "invalid-referral", "Unprocessable Content", str(exc)) from exc
         if referral is None:
@@ -114,8 +149,7 @@ def router(runtime: Runtime) -> APIRouter:
 
     @r.get("/referrals", tags=["referrals"], summary="Referrals this hospital sent or was offered (all, for admins)")
     async def list_referrals(principal: CurrentPrincipal, status: str | None = None) -> list[dict]:
-        if not principal.has_role(Roles.ALLIANCE_ADMIN, Roles.HOSPITAL):
-            raise Problem(403, "forbidden", "Forbidden", "regulators read aggregates (indicators), not referrals")
+        _may_read_referrals(principal)
         stmt = select(referrals.c.state, referrals.c.routing).order_by(referrals.c.created_at.desc()).limit(500)
         if not principal.has_role(Roles.ALLIANCE_ADMIN):
             h = principal.hospital_id
@@ -125,8 +159,10 @@ def router(runtime: Runtime) -> APIRouter:
         async with runtime.engine.connect() as conn:
             return [row.state | {"routing": row.routing} for row in await conn.execute(stmt)]
 
-    @r.get("/referrals/{referral_id}", tags=["referrals"], summary="One referral (its parties only)")
+    @r.get("/referrals/{referral_id}", tags=["referrals"], summary="One referral (its parties only)",
+           responses={403: {"description": "not a hospital or administrator token (regulators read /v1/indicators)"}})
     async def get_referral(referral_id: str, principal: CurrentPrincipal) -> dict:
+        _may_read_referrals(principal)
         async with runtime.engine.connect() as conn:
             found = await store.get(conn, referral_id)
         if found is None or not _visible(principal, found[0]):
@@ -149,25 +185,33 @@ def router(runtime: Runtime) -> APIRouter:
 
     @r.get("/referrals/{referral_id}/handoff", tags=["referrals"],
            summary="The handoff packet for the receiving hospital: patient summary and results it may reuse",
-           responses={503: {"description": "a peer is not reachable or the acceptance is still propagating; retry"}})
+           responses={404: {"description": "not the accepting hospital, the referral was cancelled, or its access "
+                                           "grant expired or was revoked"},
+                      503: {"description": "a peer is not reachable or the acceptance is still propagating; retry"}})
     async def handoff(referral_id: str, principal: Hospital, request: Request) -> dict:
         async with runtime.engine.connect() as conn:
             found = await store.get(conn, referral_id)
-        if found is None or found[0].accepted_by is None or found[0].accepted_by != principal.hospital_id:
+        if found is None or found[0].accepted_by is None or found[0].accepted_by != principal.hospital_id or \
+                found[0].status == Status.CANCELLED:
             raise not_found(f"referral {referral_id}")
         referral = found[0]
         peers = runtime.extras.get("handoff")
         if peers is None:
             raise Problem(503, "handoff-unavailable", "Service Unavailable", "handoff peers are not configured")
         token = request.headers["authorization"].split(" ", 1)[1]
-        try:
-            summary, reusable = await asyncio.gather(peers.summary(referral.patient_id, referral_id, token),
-                                                     peers.recognisable(referral.patient_id, token))
-        except NotYetVisible as exc:
-            raise Problem(503, "not-yet-visible", "Service Unavailable", f"{exc} not visible yet; retry shortly",
-                          headers={"Retry-After": "1"}) from exc
-        except grpc.aio.AioRpcError as exc:
-            raise Problem(503, "peer-unavailable", "Service Unavailable", "a peer service did not answer") from exc
+        answers = await asyncio.gather(peers.summary(referral.patient_id, referral_id, token),
+                                       peers.recognisable(referral.patient_id, token), return_exceptions=True)
+        failures = [x for x in answers if isinstance(x, BaseException)]
+        if any(isinstance(x, AccessEnded) for x in failures):       # the grant expired or was revoked
+            raise not_found(f"referral {referral_id}")
+        for exc in failures:
+            if isinstance(exc, NotYetVisible):
+                raise Problem(503, "not-yet-visible", "Service Unavailable", f"{exc} not visible yet; retry shortly",
+                              headers={"Retry-After": "1"}) from exc
+            if isinstance(exc, grpc.aio.AioRpcError):
+                raise Problem(503, "peer-unavailable", "Service Unavailable", "a peer service did not answer") from exc
+            raise exc
+        summary, reusable = answers
         return {"referral_id": referral_id, "patient": {
             "patient_id": summary.patient_id, "name": summary.name, "sex": summary.sex,
             "birth_date": summary.birth_date, "national_id_masked": summary.national_id_masked},

@@ -15,6 +15,7 @@ from ..adapters.events import publish_all
 from ..domain.routing import RoutingDecision, RoutingPolicy, RoutingRequest, route
 from ..domain.rules import Severity
 from ..domain.workflow import Referral, ReferralError
+from .ports import Caller, CareCheckUnavailable, CareRelationships
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +29,32 @@ def routing_view(decision: RoutingDecision, version: int | None) -> dict:
             "reason_if_none": decision.reason_if_none}
 
 
-async def request_referral(uow: UnitOfWork, *, origin: str, patient_id: str, diagnosis_code: str,
+async def referred_patient(care: CareRelationships | None, caller: Caller, *, patient_id: str | None,
+                           mrn: str | None) -> str:
+    """The alliance id of a patient the caller may refer: its own MRN's patient, or one it has an active grant for.
+
+    A request alone never opens access: without a care relationship (or an unknown patient) NoCareRelationship;
+    when the check cannot be made, CareCheckUnavailable — never a referral without the check.
+    """
+    if (patient_id is None) == (mrn is None):
+        raise ValueError("give exactly one of patient_id and mrn")
+    if care is None:
+        raise CareCheckUnavailable("the patient index (data-exchange) is not configured")
+    if mrn is not None:
+        return await care.by_mrn(caller, mrn)
+    return await care.by_patient_id(caller, patient_id)  # type: ignore[arg-type]
+
+
+async def request_referral(uow: UnitOfWork, care: CareRelationships | None, caller: Caller, *,
+                           patient_id: str | None = None, mrn: str | None = None, diagnosis_code: str,
                            severity: Severity, specialty_hint: str | None, now: datetime,
                            policy: RoutingPolicy | None = None) -> tuple[Referral | None, dict]:
-    """Route under the rules in force and offer the best-placed hospitals; no capable one is an answer."""
+    """Check the care relationship, route under the rules in force and offer the best-placed hospitals.
+
+    No capable hospital is an answer, not an error; the referral stores the resolved alliance id.
+    """
+    patient_id = await referred_patient(care, caller, patient_id=patient_id, mrn=mrn)
+    origin = caller.hospital_id
     async with uow:
         rules = (await store.load_rulebook(uow.conn)).in_force(now)
         if rules is None:

@@ -79,13 +79,18 @@ result_index = Table(
     Index("result_index_patient_item", "patient_id", "item_code", "effective_at"),
 )
 
-# Which hospital treats which alliance patient (from PatientLinked): who may ask about whom.
+# Which hospital treats which alliance patient (PatientLinked; ReferralAccepted until it ends): who may ask about whom.
 patient_relations = Table(
     "patient_relations",
     metadata,
     Column("hospital_id", Text, primary_key=True),
     Column("patient_id", Text, primary_key=True),
     Column("via_merge_of", Text),             # copied from this absorbed patient by a merge; None: the patient's own
+    # Opened by an accepted referral (None: the hospital's own MRN): bounded like data-exchange's grant.
+    Column("referral_id", Text),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+    Index("patient_relations_referral", "referral_id"),
 )
 
 # Merges as this service applied them (from PatientsMerged/PatientsUnmerged), so an unmerge undoes exactly

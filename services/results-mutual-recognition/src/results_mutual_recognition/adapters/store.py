@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import and_, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -85,10 +86,18 @@ async def results_for(conn: AsyncConnection, patient_id: str, item_codes: Iterab
                           r.effective_at, r.report_ref, r.status) for r in rows]
 
 
-async def is_treating(conn: AsyncConnection, hospital_id: str, patient_id: str) -> bool:
+def relation_active(now: datetime) -> Any:
+    """SQL condition: the hospital's own relation, or a referral's that is neither revoked nor expired at `now`."""
+    r = patient_relations.c
+    return or_(r.referral_id.is_(None), and_(r.revoked_at.is_(None), r.expires_at > now))
+
+
+async def is_treating(conn: AsyncConnection, hospital_id: str, patient_id: str, now: datetime) -> bool:
+    if not hospital_id:
+        return False
     return (await conn.execute(select(patient_relations.c.patient_id).where(
-        patient_relations.c.hospital_id == hospital_id, patient_relations.c.patient_id == patient_id))).first() \
-        is not None
+        patient_relations.c.hospital_id == hospital_id, patient_relations.c.patient_id == patient_id,
+        relation_active(now)))).first() is not None
 
 
 async def load_prices(conn: AsyncConnection, hospital_id: str) -> PriceList:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -66,25 +66,33 @@ async def _note_arrival(conn: AsyncConnection, patient_id: str, result_ids: list
             for m in merge_ids for r in result_ids]).on_conflict_do_nothing())
 
 
-async def _relate(conn: AsyncConnection, hospital_id: str, patient_id: str) -> None:
-    """The hospital treats this patient in its own right (and, if merged meanwhile, its survivor through it)."""
-    stmt = insert(patient_relations).values(hospital_id=hospital_id, patient_id=patient_id, via_merge_of=None)
-    await conn.execute(stmt.on_conflict_do_update(
-        index_elements=[patient_relations.c.hospital_id, patient_relations.c.patient_id],
-        set_={"via_merge_of": None}))
-    async for merge in _merge_chain(conn, patient_id):
-        await conn.execute(insert(patient_relations).values(
-            hospital_id=hospital_id, patient_id=merge.survivor_id, via_merge_of=merge.absorbed_id)
-            .on_conflict_do_nothing())
+async def _relate(conn: AsyncConnection, hospital_id: str, patient_id: str,
+                  referral: tuple[str, datetime] | None = None) -> None:
+    """The hospital treats this patient (and, if merged meanwhile, its survivor through it): in its own right
+    (its MRN: unbounded, replacing a referral's bound), or by `referral` (id, expiry) where it has no MRN."""
+    r = patient_relations.c
+    bound = {"referral_id": referral[0], "expires_at": referral[1]} if referral else \
+        {"referral_id": None, "expires_at": None}
+    rows = [(patient_id, None)] + [(m.survivor_id, m.absorbed_id) async for m in _merge_chain(conn, patient_id)]
+    for target, via in rows:
+        stmt = insert(patient_relations).values(hospital_id=hospital_id, patient_id=target, via_merge_of=via,
+                                                revoked_at=None, **bound)
+        changes = {**bound, "revoked_at": None} | ({"via_merge_of": None} if via is None else {})
+        # An own relation is never narrowed by a referral; a referral's is replaced by a newer one or by an MRN.
+        await conn.execute(stmt.on_conflict_do_update(
+            index_elements=[r.hospital_id, r.patient_id], set_=changes,
+            where=r.referral_id.is_not(None) if referral or via is not None else None))
 
 
 async def _copy_relations(conn: AsyncConnection, absorbed_id: str, survivor_id: str) -> None:
-    hospitals = (await conn.execute(select(patient_relations.c.hospital_id).where(
-        patient_relations.c.patient_id == absorbed_id))).scalars().all()
-    if hospitals:
+    relations = (await conn.execute(select(patient_relations.c.hospital_id, patient_relations.c.referral_id,
+                                           patient_relations.c.expires_at, patient_relations.c.revoked_at).where(
+        patient_relations.c.patient_id == absorbed_id))).all()
+    if relations:
         await conn.execute(insert(patient_relations).values([
-            {"hospital_id": h, "patient_id": survivor_id, "via_merge_of": absorbed_id} for h in hospitals])
-            .on_conflict_do_nothing())
+            {"hospital_id": x.hospital_id, "patient_id": survivor_id, "via_merge_of": absorbed_id,
+             "referral_id": x.referral_id, "expires_at": x.expires_at, "revoked_at": x.revoked_at}
+            for x in relations]).on_conflict_do_nothing())
 
 
 def _occurred(message, event: CloudEvent) -> datetime:
@@ -203,18 +211,51 @@ async def on_patients_unmerged(conn: AsyncConnection, event: CloudEvent) -> None
                     extra={"fields": {"withheld": len(placed[Placement.WITHHOLD])}})
 
 
-async def on_referral_accepted(conn: AsyncConnection, event: CloudEvent) -> None:
-    """A hospital that accepted a referral may ask about the referred patient's results."""
-    accepted = event.data_as(referral_pb.ReferralAccepted)
-    if not (accepted.receiving_hospital and accepted.referral.patient_id):
-        raise PoisonMessage("ReferralAccepted without receiving hospital or patient")
-    await _relate(conn, accepted.receiving_hospital, accepted.referral.patient_id)
+def _referral_handlers(duration: timedelta, grace: timedelta) -> dict[str, Handler]:
+    """A hospital that accepted a referral may ask about the referred patient's results, for that episode:
+    until the bound data-exchange also applies (duration; completion + grace), not after a cancellation or a
+    revocation."""
+
+    async def on_referral_accepted(conn: AsyncConnection, event: CloudEvent) -> None:
+        accepted = event.data_as(referral_pb.ReferralAccepted)
+        if not (accepted.receiving_hospital and accepted.referral.patient_id and accepted.referral.referral_id):
+            raise PoisonMessage("ReferralAccepted without receiving hospital, patient or referral")
+        await _relate(conn, accepted.receiving_hospital, accepted.referral.patient_id,
+                      (accepted.referral.referral_id, _occurred(accepted, event) + duration))
+
+    async def on_referral_completed(conn: AsyncConnection, event: CloudEvent) -> None:
+        completed = event.data_as(referral_pb.ReferralCompleted)
+        until = _occurred(completed, event) + grace
+        await conn.execute(update(patient_relations).where(
+            patient_relations.c.referral_id == completed.referral.referral_id,
+            patient_relations.c.expires_at > until).values(expires_at=until))
+
+    async def on_referral_cancelled(conn: AsyncConnection, event: CloudEvent) -> None:
+        cancelled = event.data_as(referral_pb.ReferralCancelled)
+        await conn.execute(update(patient_relations).where(
+            patient_relations.c.referral_id == cancelled.referral.referral_id,
+            patient_relations.c.revoked_at.is_(None)).values(revoked_at=_occurred(cancelled, event)))
+
+    async def on_patient_access_revoked(conn: AsyncConnection, event: CloudEvent) -> None:
+        """data-exchange revoked the grant (administrator or referring hospital): the relation ends too."""
+        revoked = event.data_as(pb.PatientAccessRevoked)
+        if not (revoked.referral_id and revoked.hospital_id):
+            raise PoisonMessage("PatientAccessRevoked without referral or hospital")
+        await conn.execute(update(patient_relations).where(
+            patient_relations.c.referral_id == revoked.referral_id,
+            patient_relations.c.hospital_id == revoked.hospital_id,
+            patient_relations.c.revoked_at.is_(None)).values(revoked_at=_occurred(revoked, event)))
+
+    return {event_type(pb.PatientAccessRevoked): on_patient_access_revoked,
+            event_type(referral_pb.ReferralAccepted): on_referral_accepted,
+            event_type(referral_pb.ReferralCompleted): on_referral_completed,
+            event_type(referral_pb.ReferralCancelled): on_referral_cancelled}
 
 
 REFERRAL_TOPIC = "alliance.referral.v1"
 
 
-def handlers() -> dict[str, Handler]:
+def handlers(duration: timedelta = timedelta(days=30), grace: timedelta = timedelta(days=3)) -> dict[str, Handler]:
     return {event_type(pb.ResultRecorded): on_result_recorded, event_type(pb.PatientLinked): on_patient_linked,
             event_type(pb.PatientsMerged): on_patients_merged, event_type(pb.PatientsUnmerged): on_patients_unmerged,
-            event_type(referral_pb.ReferralAccepted): on_referral_accepted}
+            } | _referral_handlers(duration, grace)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -33,14 +33,15 @@ class CheckOutcome:
 
 
 async def check(engine: AsyncEngine, *, hospital: str, subject: str, patient_id: str, item_codes: list[str] | None,
-                at: datetime, after_surgery: bool = False) -> CheckOutcome:
+                at: datetime, after_surgery: bool = False, now: datetime | None = None) -> CheckOutcome:
     """Answer for a treating hospital, and record every check (refused ones too) in the same transaction.
 
     `item_codes=None` lists only the items this patient has a recognised result for (the referral handoff).
     """
     check_id = uuid.uuid4()
     async with engine.begin() as conn:
-        allowed = await store.is_treating(conn, hospital, patient_id)
+        # The relation holds now (a referral's may have ended), whatever moment `at` asks about.
+        allowed = await store.is_treating(conn, hospital, patient_id, now or datetime.now(UTC))
         items: list[ItemDecision] = []
         if allowed:
             codes = item_codes if item_codes is not None else await store.items_with_results(conn, patient_id, at)

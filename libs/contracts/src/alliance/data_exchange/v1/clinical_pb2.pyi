@@ -63,6 +63,20 @@ class PatientsUnmerged(_message.Message):
     restored_mrns: _containers.RepeatedCompositeFieldContainer[HospitalMrn]
     def __init__(self, survivor_patient_id: _Optional[str] = ..., restored_patient_id: _Optional[str] = ..., by: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., restored_mrns: _Optional[_Iterable[_Union[HospitalMrn, _Mapping]]] = ...) -> None: ...
 
+class PatientAccessRevoked(_message.Message):
+    __slots__ = ("referral_id", "hospital_id", "patient_id", "by", "occurred_at")
+    REFERRAL_ID_FIELD_NUMBER: _ClassVar[int]
+    HOSPITAL_ID_FIELD_NUMBER: _ClassVar[int]
+    PATIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    BY_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    referral_id: str
+    hospital_id: str
+    patient_id: str
+    by: str
+    occurred_at: _timestamp_pb2.Timestamp
+    def __init__(self, referral_id: _Optional[str] = ..., hospital_id: _Optional[str] = ..., patient_id: _Optional[str] = ..., by: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
 class ResultRecorded(_message.Message):
     __slots__ = ("result_id", "patient_id", "hospital_id", "lab_id", "category", "item", "value", "value_type", "unit", "reference_range", "abnormal_flag", "status", "effective_at", "report_ref", "source", "mrn")
     RESULT_ID_FIELD_NUMBER: _ClassVar[int]
