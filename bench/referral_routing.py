@@ -1,8 +1,10 @@
 """Benchmark: routing latency (POST /v1/referrals, p50/p99) for an alliance of 200 hospitals.
 
-Each request routes under the rules in force over every member hospital with its bed status and open
-referrals, creates the referral, offers it and writes its events to the outbox. Anchor, same run: the
-raw asyncpg query reading the candidate hospitals and their beds.
+Each request first proves the referring hospital's care relationship with the patient (data-exchange's
+PatientIndex/ResolvePatient over gRPC, the real service), then routes under the rules in force over every
+member hospital with its bed status and open referrals, creates the referral, offers it and writes its events
+to the outbox. Anchors, same run: the raw asyncpg query reading the candidate hospitals and their beds, and the
+bare ResolvePatient gRPC call.
 """
 
 from __future__ import annotations
@@ -19,11 +21,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
+import grpc
 import httpx
 
+from alliance.data_exchange.v1 import clinical_pb2, clinical_pb2_grpc
 from alliance_auth.dev import DevKeys
+from alliance_auth.grpc import bearer_metadata
 from alliance_service import build_runtime, upgrade
 from alliance_testing.infra import Databases
+from data_exchange.bootstrap import SPEC as DATA_EXCHANGE
 from referral.adapters.store import rule_to_json
 from referral.bootstrap import SPEC
 from referral.domain.rules import sample_rules
@@ -54,6 +60,18 @@ async def _load(url: str, hospitals: int) -> None:
     await conn.close()
 
 
+async def _patients(url: str, origins: list[str]) -> None:
+    """Patient AP-<n> is known to data-exchange with an MRN at the hospital that will refer it (synthetic)."""
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+    await conn.copy_records_to_table("patients", columns=["patient_id", "status", "sex"],
+                                     records=[(f"AP-{n}", "active", "U") for n in range(len(origins))])
+    await conn.copy_records_to_table("patient_links", columns=["hospital_id", "mrn", "patient_id", "decision",
+                                                               "score"],
+                                     records=[(h, f"MRN-{n}", f"AP-{n}", "new", 1.0) for n, h in enumerate(origins)])
+    await conn.execute("ANALYZE")
+    await conn.close()
+
+
 def _pct(values: list[float], p: int) -> float:
     return statistics.quantiles(values, n=100)[p - 1]
 
@@ -61,20 +79,27 @@ def _pct(values: list[float], p: int) -> float:
 async def run(hospitals: int, requests: int) -> dict:
     keys = DevKeys.create(Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-keys-{uuid.uuid4().hex[:6]}")
     dbs = Databases(os.environ["ALLIANCE_PG_DSN"])
-    url = await dbs.create("bench_referral")
+    url, dx_url = await dbs.create("bench_referral"), await dbs.create("bench_dx")
     await upgrade(SPEC.service_dir, url)
+    await upgrade(DATA_EXCHANGE.service_dir, dx_url)
     await _load(url, hospitals)
-    settings = SPEC.settings_type(database_url=url, kafka_bootstrap=os.environ["ALLIANCE_KAFKA_BOOTSTRAP"],
-                                  http_port=0, grpc_port=0, jwks=str(keys.jwks_path), log_level="WARNING",
-                                  topic_prefix=f"bench.{uuid.uuid4().hex[:6]}.")
-    rt = build_runtime(SPEC, settings)
+    rng = random.Random(9)
+    origins = [f"H{rng.randint(1, hospitals):03d}" for _ in range(requests + 30)]
+    await _patients(dx_url, origins)
+    common = {"kafka_bootstrap": os.environ["ALLIANCE_KAFKA_BOOTSTRAP"], "http_port": 0, "grpc_port": 0,
+              "jwks": str(keys.jwks_path), "log_level": "WARNING", "topic_prefix": f"bench.{uuid.uuid4().hex[:6]}."}
+    dx = build_runtime(DATA_EXCHANGE, DATA_EXCHANGE.settings_type(database_url=dx_url, mllp_port=0, **common))
+    await dx.start()
+    rt = build_runtime(SPEC, SPEC.settings_type(database_url=url, data_exchange_grpc=f"127.0.0.1:{dx.grpc_port}",
+                                                **common))
     await rt.start()
     raw = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
-    rng = random.Random(9)
-    latencies, anchor, routed = [], [], 0
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{dx.grpc_port}")
+    index = clinical_pb2_grpc.PatientIndexStub(channel)
+    latencies, anchor, resolve, routed = [], [], [], 0
     try:
         for n in range(requests + 30):
-            origin = f"H{rng.randint(1, hospitals):03d}"
+            origin = origins[n]
             token = keys.issue("bench", hospital_id=origin, roles=["hospital"])
             code, severity = rng.choice(CASES)
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{rt.http_port}",
@@ -88,17 +113,24 @@ async def run(hospitals: int, requests: int) -> dict:
                             "LEFT JOIN bed_status b ON b.hospital_id = h.hospital_id AND b.specialty = $1",
                             "cardiology")
             t2 = time.perf_counter()
+            await index.ResolvePatient(clinical_pb2.ResolvePatientRequest(patient_id=f"AP-{n}"),
+                                       metadata=bearer_metadata(token), timeout=5)
+            t3 = time.perf_counter()
             if n >= 30:
                 latencies.append((t1 - t0) * 1000)
                 anchor.append((t2 - t1) * 1000)
+                resolve.append((t3 - t2) * 1000)
                 routed += r.status_code == 201
     finally:
+        await channel.close()
         await raw.close()
         await rt.stop()
+        await dx.stop()
         await dbs.drop_all()
     return {"hospitals": hospitals, "requests": requests, "routed": routed,
             "p50_ms": round(_pct(latencies, 50), 2), "p99_ms": round(_pct(latencies, 99), 2),
             "anchor_raw_query_p50_ms": round(_pct(anchor, 50), 3),
+            "anchor_resolve_patient_p50_ms": round(_pct(resolve, 50), 3),
             "ratio_p50_vs_raw_query": round(_pct(latencies, 50) / _pct(anchor, 50), 1)}
 
 

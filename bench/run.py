@@ -101,7 +101,7 @@ def main() -> int:
 | Group-purchase award, {award['items']} items × {award['suppliers']} suppliers × {award['hospitals']} hospitals ({award['bids']:,} tiered bids, {award['split_awards']} split) | {award['award_seconds']} s | pricing every bid once {award['anchor_price_every_bid_seconds']} s | {award['ratio_vs_anchor']}x |
 | Settlement: ReferralCompleted in → 2 hash-chained ledger entries posted ({settle['referrals']:,} referrals) | {settle['referrals_per_s']:,} referrals/s ({settle['entries_per_s']:,} entries/s; {settle['referrals_per_s_to_feed']:,}/s on the regulators' feed) | raw aiokafka consume+produce {settle['anchor_raw_consume_produce_per_s']:,} records/s | {settle['ratio_vs_raw_consume_produce']}x |
 | Authenticated read (procurement `GET /v1/items/{{code}}`: JWT + PostgreSQL), 8 connections from another process | {http['ours_per_s']:,} req/s | bare FastAPI endpoint {http['anchor_bare_fastapi_per_s']:,} req/s | {http['ratio_vs_bare_fastapi']}x |
-| Referral request routed over {routing['hospitals']} hospitals (HTTP, incl. create + offer + outbox) | p50 {routing['p50_ms']} ms, p99 {routing['p99_ms']} ms | raw asyncpg candidate query p50 {routing['anchor_raw_query_p50_ms']} ms | {routing['ratio_p50_vs_raw_query']}x |
+| Referral request routed over {routing['hospitals']} hospitals (HTTP, incl. the care-relationship check over gRPC, create + offer + outbox) | p50 {routing['p50_ms']} ms, p99 {routing['p99_ms']} ms | raw asyncpg candidate query p50 {routing['anchor_raw_query_p50_ms']} ms; bare ResolvePatient gRPC p50 {routing['anchor_resolve_patient_p50_ms']} ms | {routing['ratio_p50_vs_raw_query']}x |
 
 Single process, one core's worth of Python; Kafka and PostgreSQL share the same 2-CPU machine.
 """)
