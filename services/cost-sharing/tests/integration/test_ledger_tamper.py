@@ -3,6 +3,9 @@ switching the triggers off) is found by the verification — postings, entries, 
 
 from __future__ import annotations
 
+import asyncio
+import json
+import sys
 from datetime import UTC, datetime
 
 import httpx
@@ -21,7 +24,7 @@ from cost_sharing.domain.ledger import (
     public_key_pem,
     sign_checkpoint,
 )
-from cost_sharing.ledger_cli import from_database
+from cost_sharing.ledger_cli import from_database, from_feed
 from cost_sharing.service.ledger import verify
 
 T = datetime(2026, 11, 10, 8, tzinfo=UTC)
@@ -143,6 +146,10 @@ TAMPERING = [   # statements run as a superuser with the triggers off, what veri
     (["DELETE FROM ledger_postings WHERE seq = 2", "DELETE FROM ledger_entries WHERE seq = 2"], {"broken": 3}),
     (["DELETE FROM ledger_postings WHERE seq = 3", "DELETE FROM ledger_entries WHERE seq = 3"],
      {"head": True, "checkpoint": "not reached"}),
+    (["INSERT INTO ledger_entries SELECT 4, 'E-4', kind, 'test:4', period, legs, memo, occurred_at, posted_at, "
+      "NULL, hash, hash FROM ledger_entries WHERE seq = 3",
+      "INSERT INTO ledger_postings SELECT 4, leg_no, account, period, debit_fen, credit_fen FROM ledger_postings "
+      "WHERE seq = 3"], {"broken": 4}),
     # the head
     (["UPDATE ledger_head SET hash = repeat('a', 64)"], {"head": True}),
     (["UPDATE ledger_head SET seq = 2, hash = (SELECT hash FROM ledger_entries WHERE seq = 2)"], {"head": True}),
@@ -217,3 +224,39 @@ async def test_a_checkpoint_resigned_with_another_key_fails_even_though_its_row_
                                               "pem": original["public_key_pem"]})
     assert (await _tampered(ledger))["ok"]
 
+
+
+async def test_the_feed_verifier_and_the_cli_check_checkpoints_against_the_pinned_keys_only(
+        ledger, kafka_bootstrap, tmp_path):
+    genuine = "".join(public_key_pem(k) for k in ledger.extras["ledger_keys"].values())
+    stranger = public_key_pem(generate_signing_key())
+    topic = ledger.topic("alliance.cost_sharing.v1")
+
+    async def feed(pinned):
+        result = await from_feed(kafka_bootstrap, topic, 1.0, pinned)
+        return result if result["entries_checked"] == 3 and result["checkpoints_checked"] else None
+    ok = await eventually(lambda: feed(genuine))
+    assert ok["ok"] and ok["keys_pinned"] == list(ledger.extras["ledger_keys"])
+    rotated = await feed(stranger + genuine)               # an old key beside the current one: still verifies
+    assert rotated["ok"] and len(rotated["keys_pinned"]) == 2
+    wrong = await feed(stranger)
+    assert not wrong["ok"] and all("not a pinned key" in f["reason"] for f in wrong["checkpoint_faults"])
+
+    (tmp_path / "genuine.pem").write_text(genuine)
+    (tmp_path / "stranger.pem").write_text(stranger)
+    (tmp_path / "junk.pem").write_text("not a key")
+
+    async def cli(*args: str) -> tuple[int, str]:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "cost_sharing.ledger_cli", "--database-url", ledger.settings.database_url, *args,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await proc.communicate()
+        return proc.returncode, (out or err).decode()
+    code, out = await cli("--public-key", str(tmp_path / "genuine.pem"))
+    assert code == 0 and json.loads(out)["keys_pinned"] == list(ledger.extras["ledger_keys"])
+    code, out = await cli("--public-key", str(tmp_path / "stranger.pem"))
+    assert code == 1 and "not a pinned key" in json.loads(out)["checkpoint_faults"][0]["reason"]
+    code, out = await cli("--public-key", str(tmp_path / "stranger.pem"), "--public-key", str(tmp_path / "genuine.pem"))
+    assert code == 0
+    code, out = await cli("--public-key", str(tmp_path / "junk.pem"))
+    assert code == 2 and "--public-key" in out
