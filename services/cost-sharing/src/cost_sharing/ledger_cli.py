@@ -52,7 +52,8 @@ def _ring(pinned: KeyRing | str | None) -> KeyRing | None:
 async def from_database(url: str, pinned: KeyRing | str | None = None) -> dict:
     engine = create_async_engine(url)
     try:
-        async with engine.connect() as conn:
+        async with engine.connect() as conn:   # one snapshot of a ledger that may be growing
+            await conn.execution_options(isolation_level="REPEATABLE READ")
             return await verify_database(conn, _ring(pinned))
     finally:
         await engine.dispose()

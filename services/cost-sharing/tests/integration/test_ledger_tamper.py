@@ -260,3 +260,20 @@ async def test_the_feed_verifier_and_the_cli_check_checkpoints_against_the_pinne
     assert code == 0
     code, out = await cli("--public-key", str(tmp_path / "junk.pem"))
     assert code == 2 and "--public-key" in out
+
+
+async def test_verifying_while_entries_are_posted_raises_no_false_alarm(ledger, dev_keys):
+    headers = {"Authorization": f"Bearer {dev_keys.issue('nhc', roles=['regulator'])}"}
+
+    async def post_some():
+        for n in range(4, 24):
+            uow = ledger.uow()
+            async with uow:
+                await ledger_store.post_entries(uow, [_draft(n, n)], datetime.now(UTC))
+                await uow.commit()
+
+    async def verify_some(c: httpx.AsyncClient) -> list[dict]:
+        return [(await c.get("/ledger/verify", headers=headers)).json() for _ in range(15)]
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ledger.http_port}/v1", timeout=30) as c:
+        _, results = await asyncio.gather(post_some(), verify_some(c))
+    assert [r for r in results if not r["ok"]] == []

@@ -344,7 +344,8 @@ def router(runtime: Runtime) -> APIRouter:
     @r.get("/ledger/verify", tags=["ledger"],
            summary="Recompute the hash chain and check the signed checkpoints; names the first broken link")
     async def verify(_: CurrentPrincipal) -> dict:
-        async with runtime.engine.connect() as conn:
+        async with runtime.engine.connect() as conn:   # one snapshot: posting meanwhile raises no false alarm
+            await conn.execution_options(isolation_level="REPEATABLE READ")
             return await ledger_cases.verify(conn, runtime.extras["ledger_keys"])
 
     @r.get("/ledger/keys", tags=["ledger"],

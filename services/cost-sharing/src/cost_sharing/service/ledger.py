@@ -132,7 +132,8 @@ def checkpoint_faults(signed: list[tuple[Checkpoint, str]], heads: dict[int, str
 
 async def verify(conn: AsyncConnection, pinned: KeyRing | None) -> dict:
     """Recompute the whole chain, check every posting against its entry, the head against the chain and every
-    checkpoint against the pinned keys; name the first broken link and every faulty posting and checkpoint."""
+    checkpoint against the pinned keys; name the first broken link and every faulty posting and checkpoint.
+    On a live ledger, run it in one snapshot (REPEATABLE READ), or entries posted meanwhile look inserted."""
     cps = (await conn.execute(select(checkpoints).order_by(checkpoints.c.seq))).all()
     wanted = {c.seq for c in cps}
     heads: dict[int, str] = {}
