@@ -7,7 +7,14 @@ from alliance_service import Runtime, ServiceSpec
 
 from .adapters.orm import messaging, metadata
 from .config import Settings
-from .domain.ledger import generate_signing_key, load_private_key_pem, private_key_to_pem
+from .domain.ledger import (
+    LedgerError,
+    generate_signing_key,
+    key_fingerprint,
+    load_key_ring,
+    load_private_key_pem,
+    private_key_to_pem,
+)
 from .entrypoints import http, settlement_http
 from .service import member_hospitals, settlement
 from .service.ledger import SettlementClock
@@ -32,9 +39,34 @@ def signing_key(settings: Settings):
     return key
 
 
+def pinned_keys(settings: Settings, key) -> dict:
+    """The public keys checkpoints are verified against, by key id: configured; in development, the signing key's."""
+    pems = [settings.ledger_public_key] if settings.ledger_public_key else []
+    if settings.ledger_public_key_file is not None:
+        try:
+            pems.append(settings.ledger_public_key_file.read_text())
+        except OSError as exc:
+            raise SystemExit(f"COST_SHARING_LEDGER_PUBLIC_KEY_FILE is unreadable: {exc}") from None
+    if not pems:
+        if settings.environment == "production":
+            raise SystemExit("COST_SHARING_LEDGER_PUBLIC_KEY(_FILE) must pin the checkpoint keys outside development")
+        return {key_fingerprint(key.public_key()): key.public_key()}
+    try:
+        ring = load_key_ring(*pems)
+    except LedgerError as exc:
+        raise SystemExit(f"COST_SHARING_LEDGER_PUBLIC_KEY(_FILE): {exc}") from None
+    if key_fingerprint(key.public_key()) not in ring:
+        if settings.environment == "production":
+            raise SystemExit("the ledger signing key's public half is not among the pinned keys: announce it first")
+        log.warning("the ledger signing key is not pinned: its checkpoints will not verify")
+    return ring
+
+
 def configure(runtime: Runtime) -> None:
     s: Settings = runtime.settings  # type: ignore[assignment]
-    runtime.extras["clock"] = SettlementClock(runtime.uow, signing_key(s), s.settlement_interval_seconds)
+    key = signing_key(s)
+    runtime.extras["ledger_keys"] = pinned_keys(s, key)
+    runtime.extras["clock"] = SettlementClock(runtime.uow, key, s.settlement_interval_seconds)
 
 
 SPEC = ServiceSpec(

@@ -14,5 +14,10 @@ class Settings(ServiceSettings):
     grpc_port: int = 9084
     ledger_signing_key_file: Path | None = Field(
         None, description="Ed25519 private key (PEM) signing ledger checkpoints; development generates one")
+    ledger_public_key: str | None = Field(
+        None, description="PEM of the Ed25519 public key(s) every checkpoint is verified against, by key id: the "
+                          "current signing key's and every earlier one's (development: the signing key's)")
+    ledger_public_key_file: Path | None = Field(
+        None, description="file of such PEM public keys (one or more blocks); joins COST_SHARING_LEDGER_PUBLIC_KEY")
     settlement_interval_seconds: float = Field(
         5.0, gt=0, description="how often statements are issued and the chain head is signed")

@@ -7,6 +7,10 @@ Two independent ways:
                        what a regulator can do with read-only rights and no access to our database
 Exit status 0 when the chain verifies, 1 when a link is broken (the first broken seq is printed).
 
+Pin the operator's checkpoint keys with --public-key FILE (repeatable; a file may hold several PEM blocks):
+each checkpoint is then verified with the pinned key its key id names. Without a pin, the key carried beside
+each checkpoint is used ("keys_pinned": null in the output): that catches corruption, not a re-signed history.
+
 A secured cluster: --kafka-security-protocol SASL_SSL --kafka-username NAME (or KAFKA_SECURITY_PROTOCOL,
 KAFKA_SASL_MECHANISM, KAFKA_USERNAME, KAFKA_SSL_CAFILE), the password only from KAFKA_PASSWORD. The feed is
 read without a consumer group, so read rights on the topic are all a regulator needs.
@@ -30,18 +34,27 @@ from alliance_messaging import PLAINTEXT, CloudEvent, KafkaSecurity, event_type
 from .domain.ledger import (
     Checkpoint,
     Entry,
+    KeyRing,
+    LedgerError,
     Leg,
+    load_key_ring,
     verify_chain,
 )
 from .service.ledger import checkpoint_faults
 from .service.ledger import verify as verify_database
 
 
-async def from_database(url: str) -> dict:
+def _ring(pinned: KeyRing | str | None) -> KeyRing | None:
+    """Pinned keys given as a ring or as PEM text (one or more blocks)."""
+    return load_key_ring(pinned) if isinstance(pinned, str) else pinned
+
+
+async def from_database(url: str, pinned: KeyRing | str | None = None) -> dict:
     engine = create_async_engine(url)
     try:
-        async with engine.connect() as conn:
-            return await verify_database(conn)
+        async with engine.connect() as conn:   # one snapshot of a ledger that may be growing
+            await conn.execution_options(isolation_level="REPEATABLE READ")
+            return await verify_database(conn, _ring(pinned))
     finally:
         await engine.dispose()
 
@@ -53,7 +66,7 @@ def _entry(m: pb.SettlementEntryPosted) -> Entry:
                  reverses=m.reverses or None, prev_hash=m.prev_hash, hash=m.hash)
 
 
-async def from_feed(bootstrap: str, topic: str, idle_seconds: float, pinned_key: str | None,
+async def from_feed(bootstrap: str, topic: str, idle_seconds: float, pinned_key: KeyRing | str | None,
                     security: KafkaSecurity = PLAINTEXT) -> dict:
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None,
                                 auto_offset_reset="earliest", enable_auto_commit=False,
@@ -82,10 +95,12 @@ async def from_feed(bootstrap: str, topic: str, idle_seconds: float, pinned_key:
     finally:
         await consumer.stop()
     result = verify_chain(entries[s] for s in sorted(entries))
-    faults = checkpoint_faults(cps, {seq: e.hash for seq, e in entries.items()}, result.checked, pinned_key)
+    ring = _ring(pinned_key)
+    faults = checkpoint_faults(cps, {seq: e.hash for seq, e in entries.items()}, result.checked, ring)
     return {"ok": result.ok and not faults, "entries_checked": result.checked, "head_hash": result.head_hash,
             "first_broken_seq": result.first_broken_seq, "reason": result.reason,
-            "checkpoints_checked": len(cps), "checkpoint_faults": faults}
+            "checkpoints_checked": len(cps), "checkpoint_faults": faults,
+            "keys_pinned": sorted(ring) if ring is not None else None}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,7 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     src.add_argument("--kafka", metavar="BOOTSTRAP", help="broker address; reads the settlement feed")
     ap.add_argument("--topic", default="alliance.cost_sharing.v1")
     ap.add_argument("--idle-seconds", type=float, default=3.0, help="stop reading the feed after this much quiet")
-    ap.add_argument("--public-key", help="PEM file of the alliance's checkpoint key (pin it; default: the feed's)")
+    ap.add_argument("--public-key", action="append", metavar="PEM_FILE",
+                    help="the alliance's checkpoint public key(s) to pin, by key id; repeatable (default: none "
+                         "pinned, each checkpoint's own key is used)")
     env = os.environ.get
     ap.add_argument("--kafka-security-protocol", default=env("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT"),
                     choices=["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"])
@@ -104,9 +121,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kafka-username", default=env("KAFKA_USERNAME"), help="password: KAFKA_PASSWORD")
     ap.add_argument("--kafka-cafile", default=env("KAFKA_SSL_CAFILE"), help="CA bundle for SSL/SASL_SSL")
     args = ap.parse_args(argv)
-    pinned = open(args.public_key).read() if args.public_key else None
+    pinned = None
+    if args.public_key:
+        try:
+            pinned = load_key_ring(*(open(path).read() for path in args.public_key))
+        except (OSError, LedgerError) as exc:
+            ap.error(f"--public-key: {exc}")
     if args.database_url:
-        result = asyncio.run(from_database(args.database_url))
+        result = asyncio.run(from_database(args.database_url, pinned))
     else:
         sasl = args.kafka_security_protocol.startswith("SASL_")
         try:

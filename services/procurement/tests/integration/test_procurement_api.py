@@ -128,6 +128,12 @@ async def test_an_administrator_runs_a_full_round_and_members_see_spreads_agreed
         market = await c.post(f"/contracts/{a['contract_id']}/overruns", headers=admin,
                               json=overrun | {"cause": "market", "overrun_fen": 1_001})
         assert (first.status_code, retried.status_code, reused.status_code) == (201, 200, 422)
+        assert reused.headers["content-type"].startswith("application/problem+json")
+        assert reused.json()["type"].endswith("/idempotency-key-reuse")
+        b = next(x for x in contracts if x["supplier_id"] != "SUP-A")       # the same key on another path
+        elsewhere = await c.post(f"/contracts/{b['contract_id']}/overruns", headers=admin | {"Idempotency-Key": "ov-1"},
+                                 json=overrun)
+        assert elsewhere.status_code == 422 and elsewhere.json()["type"].endswith("/idempotency-key-reuse")
         assert retried.json() == first.json() and (first.json()["hospital_fen"], first.json()["supplier_fen"]) == (
             123_457, 0)
         assert (market.json()["hospital_fen"], market.json()["supplier_fen"]) == (501, 500)   # 50:50, sums exactly
@@ -160,6 +166,28 @@ async def test_an_administrator_runs_a_full_round_and_members_see_spreads_agreed
         assert sorted(x.status_code for x in racing) == [200, 200, 200, 201]
         assert len({x.json()["order_id"] for x in racing}) == 1
         assert again.json()["order_id"] == order.json()["order_id"]
+        # the key is bound to the request: another body is refused, the same body in another spelling is not
+        other = await c.post("/orders", headers=hosp["H002"] | {"Idempotency-Key": "po-1"},
+                             json={"lines": [{"item_code": STENT, "quantity": 3, "supplier_id": "SUP-A"}]})
+        assert other.status_code == 422 and other.json()["type"].endswith("/idempotency-key-reuse")
+        assert other.headers["content-type"].startswith("application/problem+json")
+        respelled = await c.post("/orders", headers=hosp["H002"] | {"Idempotency-Key": "po-1",
+                                                                    "content-type": "application/json"},
+                                 content=b'{ "lines" : [ {"supplier_id":"SUP-A", "quantity":2, "item_code":"'
+                                 + STENT.encode() + b'"} ] }')
+        assert respelled.status_code == 200 and respelled.json()["order_id"] == order.json()["order_id"]
+        # racing requests with one key and two bodies: one order, its twins get it, the others are refused
+        bodies = [{"lines": [{"item_code": STENT, "quantity": q, "supplier_id": "SUP-A"}]} for q in (1, 1, 5, 5, 1, 5)]
+        mixed = await asyncio.gather(*(c.post("/orders", headers=hosp["H004"] | {"Idempotency-Key": "po-mixed"},
+                                              json=body) for body in bodies))
+        [winner] = [(r, body) for r, body in zip(mixed, bodies, strict=True) if r.status_code == 201]
+        for r, body in zip(mixed, bodies, strict=True):
+            if r is winner[0]:
+                continue
+            if body == winner[1]:
+                assert r.status_code == 200 and r.json()["order_id"] == winner[0].json()["order_id"]
+            else:
+                assert r.status_code == 422 and r.json()["type"].endswith("/idempotency-key-reuse")
         assert order.json()["lines"][0]["unit_price"] == "7000.0000" and order.json()["total_fen"] == 1_400_000
         assert ambiguous.status_code == 422 and ambiguous.json()["type"].endswith("supplier-required")
         oid = order.json()["order_id"]

@@ -44,7 +44,17 @@ Checkpoints
     ``entries``, ``head_hash``, ``key_id``, ``seq``, ``signed_at``) and signed with Ed25519
     (RFC 8032); ``signature`` is the 64-byte signature in standard base64 with padding. Published
     checkpoints let a verifier holding only the public key detect a rewritten history, even one
-    whose hashes were all recomputed.
+    whose hashes were all recomputed. ``key_id`` is :func:`key_fingerprint` of the signing key; a
+    verifier pins a key ring (:func:`load_key_ring`: every key the operator has announced) and checks
+    each checkpoint with the pinned key its ``key_id`` names (:func:`checkpoint_fault`), never with a
+    key that travels beside the checkpoint.
+
+Postings
+    Balances, statements and netting read a posting table: one row per leg (``seq``, ``leg_no``
+    from 1, ``account``, ``period``, ``debit_fen``, ``credit_fen``). Postings are *derived* from the
+    hashed entry (:func:`postings_of`), so the hash format above is unchanged and the chain covers
+    them by construction; :func:`posting_faults` names every stored posting that is edited, missing
+    or derived from no entry.
 """
 
 from __future__ import annotations
@@ -138,6 +148,18 @@ class Checkpoint:
     signed_at: datetime
     key_id: str
     signature: str
+
+
+@dataclass(frozen=True)
+class Posting:
+    """One leg of an entry as the posting table holds it (what balances are summed from)."""
+
+    seq: int
+    leg_no: int
+    account: str
+    period: str
+    debit_fen: int
+    credit_fen: int
 
 
 @dataclass(frozen=True)
@@ -404,6 +426,52 @@ def verify_chain(
     return VerifyResult(True, checked, head, None, None)
 
 
+# --- postings -------------------------------------------------------------------------------
+
+
+def postings_of(entry: Entry) -> tuple[Posting, ...]:
+    """The postings an entry stands for: one per leg, numbered from 1, in the entry's period."""
+    return tuple(
+        Posting(entry.seq, n, leg.account, entry.period, leg.debit_fen, leg.credit_fen)
+        for n, leg in enumerate(entry.legs, 1)
+    )
+
+
+def posting_faults(
+    entries: Iterable[Entry], stored: Iterable[Posting], limit: int = 100
+) -> list[dict[str, Any]]:
+    """Stored postings that differ from the entries' legs: edited, missing, or of no leg at all.
+
+    ``stored`` must be every posting whose ``seq`` lies in the range the entries were read from, so
+    that a posting left behind by a deleted entry, or added to an entry, is found. At most ``limit``
+    faults are returned, in (seq, leg_no) order.
+    """
+    expected = {(p.seq, p.leg_no): p for e in entries for p in postings_of(e)}
+    actual: dict[tuple[int, int], Posting] = {}
+    faults: list[dict[str, Any]] = []
+    for p in stored:
+        key = (p.seq, p.leg_no)
+        if key in actual:
+            faults.append({"seq": p.seq, "leg_no": p.leg_no, "reason": "posting repeated"})
+        actual[key] = p
+    for key in sorted(expected.keys() | actual.keys()):
+        want, got = expected.get(key), actual.get(key)
+        if want == got:
+            continue
+        if got is None:
+            reason = "missing: the entry has this leg but no posting"
+        elif want is None:
+            reason = "inserted: no entry has this leg"
+        else:
+            fields = [f for f in ("account", "period", "debit_fen", "credit_fen")
+                      if getattr(want, f) != getattr(got, f)]
+            reason = "edited: " + ", ".join(
+                f"{f} {getattr(got, f)!r} differs from the entry's {getattr(want, f)!r}" for f in fields)
+        faults.append({"seq": key[0], "leg_no": key[1], "reason": reason})
+    faults.sort(key=lambda f: (f["seq"], f["leg_no"]))
+    return faults[:limit]
+
+
 # --- checkpoints and keys -----------------------------------------------------------------------
 
 
@@ -487,13 +555,12 @@ def load_private_key_pem(pem: str | bytes) -> Ed25519PrivateKey:
     return key
 
 
-def public_key_pem(private_key: Ed25519PrivateKey) -> str:
-    """The matching public key as SubjectPublicKeyInfo PEM (publish it to verifiers)."""
-    return (
-        private_key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode("ascii")
-    )
+def public_key_pem(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
+    """The (matching) public key as SubjectPublicKeyInfo PEM (publish it to verifiers)."""
+    public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
+    return public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode("ascii")
 
 
 def load_public_key_pem(pem: str | bytes) -> Ed25519PublicKey:
@@ -512,6 +579,33 @@ def key_fingerprint(public_key: Ed25519PublicKey) -> str:
     """A stable key id: ``ed25519:`` and the first 16 hex digits of SHA-256 of the raw key."""
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return "ed25519:" + hashlib.sha256(raw).hexdigest()[:16]
+
+
+KeyRing = Mapping[str, Ed25519PublicKey]
+
+
+def load_key_ring(*pems: str | bytes) -> dict[str, Ed25519PublicKey]:
+    """Every Ed25519 public key in the PEM texts (each may hold several blocks), by key id."""
+    ring: dict[str, Ed25519PublicKey] = {}
+    for pem in pems:
+        text = pem.decode("ascii", "replace") if isinstance(pem, bytes) else pem
+        blocks = re.findall(r"-----BEGIN PUBLIC KEY-----.*?-----END PUBLIC KEY-----", text, re.S)
+        if not blocks:
+            raise LedgerError("public_key", "no PEM public key block (-----BEGIN PUBLIC KEY-----) found")
+        for block in blocks:
+            key = load_public_key_pem(block)
+            ring[key_fingerprint(key)] = key
+    return ring
+
+
+def checkpoint_fault(ring: KeyRing, cp: Checkpoint) -> str | None:
+    """Why a checkpoint fails against the pinned keys (chosen by its ``key_id``), or None if it verifies."""
+    key = ring.get(cp.key_id)
+    if key is None:
+        return f"signed with key {cp.key_id!r}, which is not a pinned key"
+    if not verify_checkpoint(key, cp):
+        return "signature does not verify with the pinned key"
+    return None
 
 
 # --- balances and statements ------------------------------------------------------------------

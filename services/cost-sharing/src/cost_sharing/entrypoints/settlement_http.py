@@ -54,7 +54,7 @@ from ..domain.coefficients import (
     validate_formula,
 )
 from ..domain.indicators import Visit, breaches, compute_indicators
-from ..domain.ledger import EntryDraft, LedgerError, Leg, period_of, reversal_of
+from ..domain.ledger import EntryDraft, LedgerError, Leg, period_of, public_key_pem, reversal_of
 from ..domain.scorecard import DEFAULT_TARGETS, balanced_scorecard, measure_for
 from ..domain.warnings import CostWarning, WarningError, WarningState
 from ..service import ledger as ledger_cases
@@ -344,8 +344,15 @@ def router(runtime: Runtime) -> APIRouter:
     @r.get("/ledger/verify", tags=["ledger"],
            summary="Recompute the hash chain and check the signed checkpoints; names the first broken link")
     async def verify(_: CurrentPrincipal) -> dict:
-        async with runtime.engine.connect() as conn:
-            return await ledger_cases.verify(conn)
+        async with runtime.engine.connect() as conn:   # one snapshot: posting meanwhile raises no false alarm
+            await conn.execution_options(isolation_level="REPEATABLE READ")
+            return await ledger_cases.verify(conn, runtime.extras["ledger_keys"])
+
+    @r.get("/ledger/keys", tags=["ledger"],
+           summary="The pinned checkpoint public keys (by key id) verification uses; compare with the announced ones")
+    async def pinned_keys(_: CurrentPrincipal) -> list[dict]:
+        ring = runtime.extras["ledger_keys"]
+        return [{"key_id": key_id, "public_key_pem": public_key_pem(ring[key_id])} for key_id in sorted(ring)]
 
     @r.get("/ledger/checkpoints", tags=["ledger"], summary="Signed checkpoints of the chain head")
     async def list_checkpoints(_: CurrentPrincipal) -> list[dict]:

@@ -20,8 +20,13 @@ from ..adapters.orm import checkpoints, ledger_entries, ledger_postings, stateme
 from ..domain.ledger import (
     Checkpoint,
     Ed25519PrivateKey,
+    KeyRing,
+    LedgerError,
+    Posting,
+    checkpoint_fault,
     key_fingerprint,
     load_public_key_pem,
+    posting_faults,
     public_key_pem,
     sign_checkpoint,
     statement,
@@ -101,14 +106,23 @@ async def checkpoint(uow: UnitOfWork, key: Ed25519PrivateKey, now: datetime) -> 
     return cp
 
 
+def _unpinned_fault(cp: Checkpoint, pem: str) -> str | None:
+    """Only for a verifier given no key: the checkpoint against the key it carries (re-signing passes)."""
+    try:
+        return None if verify_checkpoint(load_public_key_pem(pem), cp) else "signature does not verify"
+    except LedgerError:
+        return "signature does not verify: the key it carries is unreadable"
+
+
 def checkpoint_faults(signed: list[tuple[Checkpoint, str]], heads: dict[int, str], verified_through: int,
-                      pinned_key: str | None = None) -> list[dict]:
-    """Each checkpoint must carry a valid signature (by the pinned key, else its own) and sign the head the
-    verified chain has at its seq; one beyond the verified part is not reached."""
+                      pinned: KeyRing | None = None) -> list[dict]:
+    """Each checkpoint must be signed by the pinned key its key id names and sign the head the verified chain
+    has at its seq; one beyond the verified part is not reached. Without pinned keys (a verifier given none)
+    the key carried beside each checkpoint is used, which proves nothing against whoever can re-sign."""
     faults = []
     for cp, pem in signed:
-        if not verify_checkpoint(load_public_key_pem(pinned_key or pem), cp):
-            faults.append({"seq": cp.seq, "reason": "signature does not verify"})
+        if (reason := checkpoint_fault(pinned, cp) if pinned is not None else _unpinned_fault(cp, pem)):
+            faults.append({"seq": cp.seq, "reason": reason})
         elif cp.seq > verified_through:
             faults.append({"seq": cp.seq, "reason": "not reached: the chain breaks before it"})
         elif heads.get(cp.seq) != cp.head_hash:
@@ -116,34 +130,59 @@ def checkpoint_faults(signed: list[tuple[Checkpoint, str]], heads: dict[int, str
     return faults
 
 
-async def verify(conn: AsyncConnection) -> dict:
-    """Recompute the whole chain and check every signed checkpoint against it; name the first broken link."""
+async def verify(conn: AsyncConnection, pinned: KeyRing | None) -> dict:
+    """Recompute the whole chain, check every posting against its entry, the head against the chain and every
+    checkpoint against the pinned keys; name the first broken link and every faulty posting and checkpoint.
+    On a live ledger, run it in one snapshot (REPEATABLE READ), or entries posted meanwhile look inserted."""
     cps = (await conn.execute(select(checkpoints).order_by(checkpoints.c.seq))).all()
     wanted = {c.seq for c in cps}
     heads: dict[int, str] = {}
     result = verify_chain([])
-    after, checked = 0, 0
+    after: int | None = None
+    checked = postings = 0
+    p_faults: list[dict] = []
     while True:   # a chunk at a time, each chunk continuing from the previous chunk's verified head
-        rows = (await conn.execute(select(ledger_entries).where(ledger_entries.c.seq > after)
-                                   .order_by(ledger_entries.c.seq).limit(5000))).all()
+        q = select(ledger_entries).order_by(ledger_entries.c.seq).limit(5000)
+        rows = (await conn.execute(q if after is None else q.where(ledger_entries.c.seq > after))).all()
         if not rows:
             break
         chunk = [ledger_store.row_to_entry(r) for r in rows]
-        result = verify_chain(chunk, expected_prev=result.head_hash, expected_first_seq=checked + 1)
-        heads.update((e.seq, e.hash) for e in chunk[:result.checked] if e.seq in wanted)
-        checked += result.checked
-        if not result.ok:
-            break
+        if result.ok:
+            result = verify_chain(chunk, expected_prev=result.head_hash, expected_first_seq=checked + 1)
+            heads.update((e.seq, e.hash) for e in chunk[:result.checked] if e.seq in wanted)
+            checked += result.checked
+        stored = await _postings(conn, after, rows[-1].seq)    # every posting in the chunk's seq range
+        postings += len(stored)
+        p_faults += posting_faults(chunk, stored, limit=100 - len(p_faults))
         after = rows[-1].seq
+    beyond = await _postings(conn, after, None)                # postings of no entry past the last one
+    postings += len(beyond)
+    p_faults += posting_faults([], beyond, limit=100 - len(p_faults))
     result = dataclasses.replace(result, checked=checked)
     stored_head = await ledger_store.head(conn)
+    head_fault = None
+    if result.ok and (stored_head.seq, stored_head.hash) != (result.checked, result.head_hash):
+        head_fault = (f"the stored head (seq {stored_head.seq}, {stored_head.hash}) is not the chain's last entry "
+                      f"(seq {result.checked}, {result.head_hash})")
     faults = checkpoint_faults(
         [(Checkpoint(c.seq, c.head_hash, c.entries, c.signed_at, c.key_id, c.signature), c.public_key_pem)
-         for c in cps], heads, result.checked)
-    ok = result.ok and not faults and result.head_hash == stored_head.hash
+         for c in cps], heads, result.checked, pinned)
+    ok = result.ok and not faults and not p_faults and head_fault is None
     return {"ok": ok, "entries_checked": result.checked, "head_seq": stored_head.seq, "head_hash": result.head_hash,
-            "first_broken_seq": result.first_broken_seq, "reason": result.reason,
-            "checkpoints_checked": len(cps), "checkpoint_faults": faults}
+            "first_broken_seq": result.first_broken_seq, "reason": result.reason, "head_fault": head_fault,
+            "postings_checked": postings, "posting_faults": p_faults, "checkpoints_checked": len(cps),
+            "checkpoint_faults": faults, "keys_pinned": sorted(pinned) if pinned is not None else None}
+
+
+async def _postings(conn: AsyncConnection, after: int | None, through: int | None) -> list[Posting]:
+    """Stored postings with after < seq ≤ through (either bound open when None), in order."""
+    q = select(ledger_postings).order_by(ledger_postings.c.seq, ledger_postings.c.leg_no)
+    if after is not None:
+        q = q.where(ledger_postings.c.seq > after)
+    if through is not None:
+        q = q.where(ledger_postings.c.seq <= through)
+    return [Posting(r.seq, r.leg_no, r.account, r.period, r.debit_fen, r.credit_fen)
+            for r in (await conn.execute(q)).all()]
 
 
 async def balances(conn: AsyncConnection, period: str | None) -> dict[str, int]:

@@ -234,6 +234,19 @@ overruns = Table(
     Column("recorded_at", DateTime(timezone=True), nullable=False),
 )
 
+# Idempotency-Keys: a key is bound to the hash of the first request that used it (method, path, canonical body)
+# within a scope (the caller's hospital, or the alliance for administrators); request_hash is NULL for keys
+# recorded before it was kept.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("scope", Text, primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("request_hash", Text),
+    Column("resource_id", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 orders = Table(
     "orders",
     metadata,

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import insert, select
 from sqlalchemy.exc import NoResultFound
@@ -17,6 +17,7 @@ from alliance_auth import Principal, Roles
 from alliance_auth.fastapi import CurrentPrincipal, require_roles
 from alliance_service import Problem, Runtime, not_found
 
+from ..adapters.idempotency import Idempotency, request_hash
 from ..adapters.orm import adjustments, contract_prices, contracts, items, round_items, rounds
 from ..domain.award import Bid, BidError, Tier, TierSemantics, validate_bid
 from ..domain.prices import NormalisationError
@@ -133,6 +134,13 @@ def _refused(exc: round_cases.Refused) -> Problem:
 
 def _invalid(exc: NormalisationError | BidError | AdjustmentError) -> Problem:
     return Problem(422, exc.slug, "Unprocessable Content", exc.message, field=exc.field)
+
+
+def _idempotency(scope: str, key: str | None, request: Request, body: BaseModel) -> Idempotency | None:
+    """The request's Idempotency-Key in its caller's scope, bound to method, path and the validated body."""
+    if key is None:
+        return None
+    return Idempotency(scope, key, request_hash(request.method, request.url.path, body.model_dump(mode="json")))
 
 
 def router(runtime: Runtime) -> APIRouter:
@@ -323,12 +331,12 @@ def router(runtime: Runtime) -> APIRouter:
     @r.post("/contracts/{contract_id:path}/overruns", status_code=201, tags=["contracts"],
             summary="Attribute an overrun: a hospital's own management bears it in full; the market shares it "
                     "(Idempotency-Key honoured)")
-    async def overrun(contract_id: str, body: OverrunIn, principal: Admin, response: Response,
+    async def overrun(contract_id: str, body: OverrunIn, principal: Admin, request: Request, response: Response,
                       idempotency_key: Annotated[str | None, Header(max_length=100)] = None) -> dict:
         try:
             values, created = await round_cases.record_overrun(
                 runtime.uow(), contract_id, body.hospital_id, body.cause, body.overrun_fen, body.note,
-                principal.subject, datetime.now(UTC), idempotency_key)
+                principal.subject, datetime.now(UTC), _idempotency("alliance", idempotency_key, request, body))
         except AdjustmentError as exc:
             raise _invalid(exc) from exc
         except round_cases.Refused as exc:
@@ -339,13 +347,13 @@ def router(runtime: Runtime) -> APIRouter:
 
     @r.post("/orders", status_code=201, tags=["orders"],
             summary="Order against agreed prices; the price comes from the contract, never from the request")
-    async def place_order(body: OrderIn, principal: Hospital, response: Response,
+    async def place_order(body: OrderIn, principal: Hospital, request: Request, response: Response,
                           idempotency_key: Annotated[str | None, Header(max_length=100)] = None) -> dict:
         try:
             view, created = await round_cases.place_order(
                 runtime.uow(), principal.hospital_id or "",
-                [(ln.item_code, ln.quantity, ln.supplier_id) for ln in body.lines], idempotency_key,
-                datetime.now(UTC))
+                [(ln.item_code, ln.quantity, ln.supplier_id) for ln in body.lines],
+                _idempotency(f"hospital:{principal.hospital_id}", idempotency_key, request, body), datetime.now(UTC))
         except round_cases.Refused as exc:
             raise _refused(exc) from exc
         if not created:

@@ -16,6 +16,7 @@ from alliance.procurement.v1 import procurement_pb2 as pb
 from alliance_messaging import proto_time
 from alliance_service import UnitOfWork
 
+from ..adapters.idempotency import Idempotency, claim
 from ..adapters.orm import (
     adjustments,
     allocations,
@@ -280,8 +281,14 @@ async def decide_adjustment(uow: UnitOfWork, adjustment_id: str, by: str, approv
             **decision}
 
 
+def _key_reused() -> Refused:
+    return Refused(422, "idempotency-key-reuse", "this Idempotency-Key was used for a different request "
+                   "(another method, path or body); use a new key for a new request", "Idempotency-Key")
+
+
 async def record_overrun(uow: UnitOfWork, contract_id: str, hospital_id: str, cause: str, overrun_fen: int,
-                         note: str, by: str, now: datetime, idempotency_key: str | None = None) -> tuple[dict, bool]:
+                         note: str, by: str, now: datetime, idempotency: Idempotency | None = None
+                         ) -> tuple[dict, bool]:
     """Attribute an overrun: the hospital's own management → the hospital; the market → shared by contract.
 
     With an idempotency key the attribution id derives from it, so a retried request is answered with the
@@ -292,8 +299,12 @@ async def record_overrun(uow: UnitOfWork, contract_id: str, hospital_id: str, ca
         if c is None:
             raise Refused(404, "not-found", "contract not found")
         split = attribute_overrun(overrun_fen, cause, c["supplier_share"])  # type: ignore[arg-type]
-        attribution_id = ("OVR-" + hashlib.sha256(f"{contract_id}\n{idempotency_key}".encode()).hexdigest()[:16].upper()
-                          if idempotency_key else f"OVR-{uuid.uuid4().hex[:12].upper()}")
+        attribution_id = ("OVR-" + hashlib.sha256(f"{contract_id}\n{idempotency.key}".encode()).hexdigest()[:16].upper()
+                          if idempotency else f"OVR-{uuid.uuid4().hex[:12].upper()}")
+        if idempotency and (earlier := await claim(uow.conn, idempotency, attribution_id, now)):
+            if not earlier.same_request:
+                raise _key_reused()
+            attribution_id = earlier.resource_id
         values = {"attribution_id": attribution_id, "contract_id": contract_id, "hospital_id": hospital_id,
                   "cause": cause, "overrun_fen": overrun_fen, "hospital_fen": split.hospital_fen,
                   "supplier_fen": split.supplier_fen, "note": note}
@@ -302,8 +313,8 @@ async def record_overrun(uow: UnitOfWork, contract_id: str, hospital_id: str, ca
         if created.first() is None:
             first = (await uow.conn.execute(select(*(overruns.c[k] for k in values)).where(
                 overruns.c.attribution_id == attribution_id))).mappings().one()
-            if dict(first) != values:
-                raise Refused(422, "idempotency-key-reused", "this Idempotency-Key was used for a different overrun")
+            if dict(first) != values:       # a key used before requests were hashed, for another overrun
+                raise _key_reused()
             return values, False
         uow.publish(TOPIC, contract_id, pb.OverrunAttributed(**values, occurred_at=proto_time(now)))
         await uow.commit()
@@ -331,16 +342,25 @@ async def _pick_contract(conn: AsyncConnection, hospital_id: str, item_code: str
 
 
 async def place_order(uow: UnitOfWork, hospital_id: str, lines: list[tuple[str, int, str | None]],
-                      idempotency_key: str | None, now: datetime) -> tuple[dict, bool]:
-    """Order against agreed prices (the contract's price in force today, never the caller's)."""
+                      idempotency: Idempotency | None, now: datetime) -> tuple[dict, bool]:
+    """Order against agreed prices (the contract's price in force today, never the caller's).
+
+    With an Idempotency-Key, a retry of the same request (and every concurrent twin) is answered with the first
+    request's order; the same key with another request is refused (422 idempotency-key-reuse).
+    """
+    idempotency_key = idempotency.key if idempotency else None
+
     async def earlier(conn: AsyncConnection) -> str | None:
         return (await conn.execute(select(orders.c.order_id).where(
             orders.c.hospital_id == hospital_id, orders.c.idempotency_key == idempotency_key))).scalar()
 
     async with uow:
         conn = uow.conn
-        if idempotency_key and (existing := await earlier(conn)):
-            return await order_view(conn, existing), False
+        order_id = f"PO-{uuid.uuid4().hex[:12].upper()}"
+        if idempotency and (first := await claim(conn, idempotency, order_id, now)):
+            if not first.same_request:
+                raise _key_reused()
+            return await order_view(conn, first.resource_id), False
         priced = []
         for item_code, quantity, supplier_id in lines:
             c = await _pick_contract(conn, hospital_id, item_code, supplier_id)
@@ -349,7 +369,6 @@ async def place_order(uow: UnitOfWork, hospital_id: str, lines: list[tuple[str, 
         suppliers = {c["supplier_id"] for _, c, _, _, _ in priced}
         if len(suppliers) != 1:
             raise Refused(422, "one-supplier-per-order", "an order goes to one supplier; split it", "lines")
-        order_id = f"PO-{uuid.uuid4().hex[:12].upper()}"
         total = sum(t for *_, t in priced)
         created = await conn.execute(pg_insert(orders).values(
             order_id=order_id, hospital_id=hospital_id, supplier_id=suppliers.pop(), idempotency_key=idempotency_key,
