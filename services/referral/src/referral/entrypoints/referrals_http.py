@@ -32,7 +32,9 @@ from ..domain.workflow import (
 from ..service import referrals as use_cases
 
 Admin = Annotated[Principal, Depends(require_roles(Roles.ALLIANCE_ADMIN))]
-Hospital = Annotated[Principal, Depends(require_roles(Roles.HOSPITAL))]
+Hospital = Annotated[Principal, Depends(require_roles(Roles.HOSPITAL, scoped=True))]
+Party = Annotated[Principal, Depends(require_roles(Roles.HOSPITAL, Roles.ALLIANCE_ADMIN, scoped=True))]
+Overseer = Annotated[Principal, Depends(require_roles(Roles.ALLIANCE_ADMIN, Roles.REGULATOR))]
 
 
 class RuleIn(BaseModel):
@@ -113,9 +115,7 @@ def router(runtime: Runtime) -> APIRouter:
         return {"referral": store.as_view(referral), "routing": routing}
 
     @r.get("/referrals", tags=["referrals"], summary="Referrals this hospital sent or was offered (all, for admins)")
-    async def list_referrals(principal: CurrentPrincipal, status: str | None = None) -> list[dict]:
-        if not principal.has_role(Roles.ALLIANCE_ADMIN, Roles.HOSPITAL):
-            raise Problem(403, "forbidden", "Forbidden", "regulators read aggregates (indicators), not referrals")
+    async def list_referrals(principal: Party, status: str | None = None) -> list[dict]:
         stmt = select(referrals.c.state, referrals.c.routing).order_by(referrals.c.created_at.desc()).limit(500)
         if not principal.has_role(Roles.ALLIANCE_ADMIN):
             h = principal.hospital_id
@@ -126,7 +126,7 @@ def router(runtime: Runtime) -> APIRouter:
             return [row.state | {"routing": row.routing} for row in await conn.execute(stmt)]
 
     @r.get("/referrals/{referral_id}", tags=["referrals"], summary="One referral (its parties only)")
-    async def get_referral(referral_id: str, principal: CurrentPrincipal) -> dict:
+    async def get_referral(referral_id: str, principal: Party) -> dict:
         async with runtime.engine.connect() as conn:
             found = await store.get(conn, referral_id)
         if found is None or not _visible(principal, found[0]):
@@ -179,9 +179,7 @@ def router(runtime: Runtime) -> APIRouter:
     @r.get("/indicators", tags=["indicators"],
            summary="Referral rate against eligible cases (target 30%), down-referral share, time to acceptance, "
                    "expiries and the siphoning signal (administrators and regulators)")
-    async def indicators(principal: CurrentPrincipal, since: AwareDatetime | None = None) -> dict:
-        if not principal.has_role(Roles.ALLIANCE_ADMIN, Roles.REGULATOR):
-            raise Problem(403, "forbidden", "Forbidden", "indicators are for administrators and regulators")
+    async def indicators(_: Overseer, since: AwareDatetime | None = None) -> dict:
         async with runtime.engine.connect() as conn:
             found = await store.all_referrals(conn, since)
             stays = await store.discharged_encounters(conn, since)
