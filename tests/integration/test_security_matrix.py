@@ -342,6 +342,7 @@ def _report(request: pytest.FixtureRequest, line: str) -> None:
         print(line)
         return
     with capture.global_and_fixture_disabled():
+        reporter.ensure_newline()
         reporter.write_line(line)
 
 
@@ -472,3 +473,21 @@ async def test_another_hospitals_referral_order_and_patient_answer_404(stack, de
                 clinical_pb2.GetPatientSummaryRequest(patient_id=o["patient_id"], purpose="matrix"),
                 metadata=bearer_metadata(own))
     assert denied.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_a_wrong_role_is_403_where_it_was_404(stack, dev_keys):
+    """The review found 404 for a wrong role where the README promises 403 (finding 9): now 403 everywhere."""
+    dx, ref, cs = (stack.runtimes[n] for n in ("data-exchange", "referral", "cost-sharing"))
+    cases = [("regulator", "GET", f"http://127.0.0.1:{dx.http_port}/v1/hospitals/{OWN}/interface", None),
+             ("supplier", "PUT", f"http://127.0.0.1:{dx.http_port}/v1/hospitals/{OWN}/interface",
+              {"interface_facility_codes": ["X"]}),
+             ("regulator", "GET", f"http://127.0.0.1:{dx.http_port}/fhir/Patient/{stack.objects['resource_id']}", None),
+             ("supplier", "GET", f"http://127.0.0.1:{dx.http_port}/v1/code-maps/{OWN}", None),
+             ("qc_center", "PUT", f"http://127.0.0.1:{ref.http_port}/v1/beds/{OWN}/cardiology",
+              {"available": 1, "total": 2}),
+             ("supplier", "POST", f"http://127.0.0.1:{cs.http_port}/v1/drg/in-stay",
+              {"hospital_id": OWN, "principal_dx": "I21.900", "accumulated_cost_fen": 1})]
+    async with httpx.AsyncClient(timeout=30) as c:
+        answers = [(role, method, url, (await c.request(method, url, json=body, headers=_bearer(
+            dev_keys.issue(f"{role}-1", roles=[role])))).status_code) for role, method, url, body in cases]
+    assert [a for a in answers if a[3] != 403] == []
