@@ -58,10 +58,11 @@ def test_token_without_hospital_id_yields_none(keys: DevKeys, verifier: TokenVer
     assert principal.roles == {"regulator"}
 
 
-def test_token_without_roles_claim_has_no_roles(
-    verifier: TokenVerifier, claims: Claims, sign_es256: Sign
+@pytest.mark.parametrize("roles", [None, []])
+def test_a_token_without_any_role_is_defective_not_a_caller(
+    verifier: TokenVerifier, claims: Claims, sign_es256: Sign, roles: list | None
 ) -> None:
-    assert verifier.verify(sign_es256(claims(roles=None))).roles == frozenset()
+    assert _reason(verifier, sign_es256(claims(roles=roles))) == "token carries no role"
 
 
 @pytest.mark.parametrize("token", ["", "   "])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import functools
 import inspect
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -13,6 +14,7 @@ from grpc import aio
 
 from alliance_auth.errors import INSUFFICIENT_ROLE, MISSING_TOKEN, AuthError
 from alliance_auth.principal import Principal
+from alliance_auth.roles import ANY_ROLE_SCOPED, DECLARATION_ATTR, NO_ROLE, RoleDeclaration
 from alliance_auth.verifier import TokenVerifier
 
 AUTHORIZATION: Final = "authorization"
@@ -55,6 +57,61 @@ async def require_roles_grpc(context: aio.ServicerContext[Any, Any], *roles: str
     if not principal.has_role(*roles):
         await context.abort(grpc.StatusCode.PERMISSION_DENIED, INSUFFICIENT_ROLE)
     return principal
+
+
+def grpc_roles(*roles: str, scoped: bool = False) -> Callable[[Behavior], Behavior]:
+    """Declare (and enforce) the roles that may call an async servicer method; others get PERMISSION_DENIED.
+
+    The one place a gRPC method states who may call it: the method carries its RoleDeclaration (attribute
+    `alliance_roles`), read by `method_roles` for docs/authorization.md and the security matrix.
+    """
+    if not roles:
+        raise ValueError("grpc_roles needs at least one role")
+    declaration = RoleDeclaration(frozenset(roles), scoped)
+
+    def decorate(method: Behavior) -> Behavior:
+        @functools.wraps(method)
+        async def checked(self: Any, request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
+            await require_roles_grpc(context, *roles)
+            return await method(self, request, context)
+
+        setattr(checked, DECLARATION_ATTR, declaration)
+        return checked
+
+    return decorate
+
+
+def method_roles(behavior: Behavior | None) -> RoleDeclaration:
+    """The declaration of a servicer method; an undeclared one admits any authenticated role."""
+    declaration = getattr(behavior, DECLARATION_ATTR, None)
+    return declaration if isinstance(declaration, RoleDeclaration) else ANY_ROLE_SCOPED
+
+
+class _Registrar:
+    """Stands in for a grpc.aio.Server to collect the method handlers a service registers."""
+
+    def __init__(self) -> None:
+        self.handlers: dict[str, grpc.RpcMethodHandler] = {}
+
+    def add_generic_rpc_handlers(self, handlers: Iterable[Any]) -> None:
+        for handler in handlers:
+            self.handlers.update(getattr(handler, "_method_handlers", {}))
+
+    def add_registered_method_handlers(self, service: str, handlers: dict[str, grpc.RpcMethodHandler]) -> None:
+        self.handlers.update({f"/{service}/{name}": h for name, h in handlers.items()})
+
+
+def registered_methods(register: Callable[[Any], object]) -> dict[str, grpc.RpcMethodHandler]:
+    """Full method name → handler for everything `register(server)` adds to a server (nothing is started)."""
+    registrar = _Registrar()
+    register(registrar)
+    return dict(sorted(registrar.handlers.items()))
+
+
+def handler_roles(handler: grpc.RpcMethodHandler) -> RoleDeclaration:
+    """The declaration of a registered method handler's behaviour."""
+    behavior = (handler.unary_unary or handler.unary_stream or handler.stream_unary or handler.stream_stream)
+    return method_roles(behavior)
 
 
 def bearer_token(metadata: Iterable[tuple[str, str | bytes]] | None) -> str:
@@ -169,19 +226,25 @@ def _acting_as(principal: Principal) -> Iterator[None]:
 async def _authenticate(verifier: TokenVerifier, token: str, context: Any) -> Principal:
     """Verify `token` or abort the RPC with UNAUTHENTICATED."""
     try:
-        return await verifier.averify(token)
+        principal = await verifier.averify(token)
     except AuthError as exc:
         await context.abort(grpc.StatusCode.UNAUTHENTICATED, exc.reason)
         raise
+    if not principal.roles:
+        await context.abort(grpc.StatusCode.UNAUTHENTICATED, NO_ROLE)
+    return principal
 
 
 def _authenticate_sync(verifier: TokenVerifier, token: str, context: Any) -> Principal:
     """Verify `token` in a sync handler thread or abort with UNAUTHENTICATED."""
     try:
-        return verifier.verify(token)
+        principal = verifier.verify(token)
     except AuthError as exc:
         context.abort(grpc.StatusCode.UNAUTHENTICATED, exc.reason)
         raise
+    if not principal.roles:
+        context.abort(grpc.StatusCode.UNAUTHENTICATED, NO_ROLE)
+    return principal
 
 
 def _guard_async(behavior: Behavior, verifier: TokenVerifier, token: str) -> Behavior:

@@ -19,7 +19,7 @@ from alliance_auth.errors import (
 )
 from alliance_auth.jwks import ALLOWED_ALGORITHMS, JwksSource
 from alliance_auth.principal import Principal
-from alliance_auth.roles import Roles
+from alliance_auth.roles import NO_ROLE, Roles
 
 REQUIRED_CLAIMS: Final = ("exp", "iat", "iss", "aud", "sub")
 MAX_TOKEN_LENGTH: Final = 16_384
@@ -86,6 +86,8 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
         raise AuthError(MALFORMED_TOKEN)
     if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
         raise AuthError(MALFORMED_TOKEN)
+    if not roles:
+        raise AuthError(NO_ROLE)
     for role, claim in CLAIMS_REQUIRED_BY_ROLE.items():
         if role in roles and not claims.get(claim):
             raise AuthError(missing_claim_reason(role, claim))

@@ -269,7 +269,7 @@ async def test_formula_versions_are_published_once_each_and_what_if_stores_nothi
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{cs.http_port}/v1", timeout=30) as c:
         bad = await c.post("/coefficients/formulas", headers=admin, json=formula | {"volume_weight": "0.6"})
         assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
-        what_if = await c.post("/coefficients/what-if", headers=_auth(dev_keys, ["regulator"]),
+        what_if = await c.post("/coefficients/what-if", headers=admin,
                                json={"period": "2026-11", "formula": formula})
         assert what_if.status_code == 200, what_if.text
         assert len(what_if.json()["coefficients"]) == 3

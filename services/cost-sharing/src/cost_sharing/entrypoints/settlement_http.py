@@ -1,6 +1,8 @@
 """HTTP API of cost-sharing: coefficients, pools, joint services, DRG, ledger, statements, netting, warnings.
 
-Regulators read everything here and write nothing; hospitals read what concerns their own account.
+Regulators read everything here and write nothing (no computation either); hospitals read what concerns their own
+account (their coefficient row, statements, entries, cases, indicators, warnings and scorecard line); suppliers and
+the QC centre see no settlement data. Each route declares its roles with one of the dependencies below.
 """
 
 from __future__ import annotations
@@ -62,7 +64,10 @@ from ..service.settlement import case_of, grouping_json, table_in_force
 
 Admin = Annotated[Principal, Depends(require_roles(Roles.ALLIANCE_ADMIN))]
 Reader = Annotated[Principal, Depends(require_roles(Roles.ALLIANCE_ADMIN, Roles.REGULATOR))]
-Hospital = Annotated[Principal, Depends(require_roles(Roles.HOSPITAL))]
+Hospital = Annotated[Principal, Depends(require_roles(Roles.HOSPITAL, scoped=True))]
+Member = Annotated[Principal, Depends(require_roles(Roles.HOSPITAL, Roles.ALLIANCE_ADMIN, scoped=True))]
+OwnOrAll = Annotated[Principal, Depends(require_roles(Roles.HOSPITAL, Roles.ALLIANCE_ADMIN, Roles.REGULATOR,
+                                                      scoped=True))]
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 Period = Annotated[str, Field(pattern=PERIOD.pattern)]
 TOPIC = ledger_store.TOPIC
@@ -250,14 +255,17 @@ def router(runtime: Runtime) -> APIRouter:
 
     @r.get("/coefficients", tags=["coefficients"],
            summary="Each hospital's contribution coefficient for a period, with its breakdown")
-    async def coefficients(period: Period, _: CurrentPrincipal) -> dict:
+    async def coefficients(period: Period, principal: OwnOrAll) -> dict:
         async with runtime.engine.connect() as conn:
             formula = await current_formula(conn)
-            return coefficients_json(formula, _compute(formula, await inputs_for(conn, period)))
+            out = coefficients_json(formula, _compute(formula, await inputs_for(conn, period)))
+        if not principal.has_role(*Roles.CROSS_HOSPITAL):    # shares are computed alliance-wide, shown per hospital
+            out["coefficients"] = [c for c in out["coefficients"] if c["hospital_id"] == principal.hospital_id]
+        return out
 
     @r.post("/coefficients/what-if", tags=["coefficients"],
             summary="Coefficients under a draft formula; nothing is stored or posted")
-    async def what_if(body: WhatIfIn, _: Reader) -> dict:
+    async def what_if(body: WhatIfIn, _: Admin) -> dict:
         async with runtime.engine.connect() as conn:
             formula = _formula(body.formula, (await current_formula(conn)).version + 1)   # the draft's number
             return coefficients_json(formula, _compute(formula, await inputs_for(conn, body.period)))
@@ -331,7 +339,7 @@ def router(runtime: Runtime) -> APIRouter:
     # --- ledger -----------------------------------------------------------------------------------
 
     @r.get("/ledger/entries", tags=["ledger"], summary="Ledger entries in chain order (hospitals: their own)")
-    async def entries(principal: CurrentPrincipal, after_seq: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+    async def entries(principal: OwnOrAll, after_seq: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
                       limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[dict]:
         q = select(ledger_entries).where(ledger_entries.c.seq > after_seq).order_by(ledger_entries.c.seq).limit(limit)
         if not principal.has_role(*Roles.CROSS_HOSPITAL):   # a hospital reads the entries touching its account
@@ -343,19 +351,19 @@ def router(runtime: Runtime) -> APIRouter:
 
     @r.get("/ledger/verify", tags=["ledger"],
            summary="Recompute the hash chain and check the signed checkpoints; names the first broken link")
-    async def verify(_: CurrentPrincipal) -> dict:
+    async def verify(_: Reader) -> dict:
         async with runtime.engine.connect() as conn:   # one snapshot: posting meanwhile raises no false alarm
             await conn.execution_options(isolation_level="REPEATABLE READ")
             return await ledger_cases.verify(conn, runtime.extras["ledger_keys"])
 
     @r.get("/ledger/keys", tags=["ledger"],
            summary="The pinned checkpoint public keys (by key id) verification uses; compare with the announced ones")
-    async def pinned_keys(_: CurrentPrincipal) -> list[dict]:
+    async def pinned_keys(_: Reader) -> list[dict]:
         ring = runtime.extras["ledger_keys"]
         return [{"key_id": key_id, "public_key_pem": public_key_pem(ring[key_id])} for key_id in sorted(ring)]
 
     @r.get("/ledger/checkpoints", tags=["ledger"], summary="Signed checkpoints of the chain head")
-    async def list_checkpoints(_: CurrentPrincipal) -> list[dict]:
+    async def list_checkpoints(_: Reader) -> list[dict]:
         async with runtime.engine.connect() as conn:
             rows = (await conn.execute(select(checkpoints).order_by(checkpoints.c.seq.desc()).limit(100))).all()
         return [{"seq": c.seq, "head_hash": c.head_hash, "entries": c.entries, "signed_at": c.signed_at.isoformat(),
@@ -407,7 +415,7 @@ def router(runtime: Runtime) -> APIRouter:
 
     @r.get("/statements", tags=["statements"],
            summary="Issued statements (latest per hospital and period); hospitals see their own")
-    async def list_statements(principal: CurrentPrincipal, period: Period | None = None,
+    async def list_statements(principal: OwnOrAll, period: Period | None = None,
                               hospital_id: str | None = None) -> list[dict]:
         if not principal.has_role(*Roles.CROSS_HOSPITAL):
             hospital_id = principal.hospital_id or "-"
@@ -451,7 +459,7 @@ def router(runtime: Runtime) -> APIRouter:
         return {"version": table.version, "effective_from": table.effective_from.isoformat(), "label": table.label}
 
     @r.get("/drg/cases", tags=["DRG"], summary="Grouped cases with their reasoning path (hospitals: their own)")
-    async def cases(principal: CurrentPrincipal, period: Period | None = None,
+    async def cases(principal: OwnOrAll, period: Period | None = None,
                     limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[dict]:
         q = select(drg_cases).order_by(drg_cases.c.grouped_at.desc()).limit(limit)
         if period:
@@ -486,7 +494,7 @@ def router(runtime: Runtime) -> APIRouter:
 
     @r.post("/drg/in-stay", tags=["DRG"],
             summary="During a stay: group the case so far and say ok / warning (80%) / intervention (110%)")
-    async def in_stay(body: InStayIn, principal: CurrentPrincipal) -> dict:
+    async def in_stay(body: InStayIn, principal: Member) -> dict:
         if not principal.can_see_hospital(body.hospital_id):
             raise not_found("hospital")
         async with runtime.engine.connect() as conn:
@@ -506,7 +514,7 @@ def router(runtime: Runtime) -> APIRouter:
 
     @r.post("/drg/simulate", tags=["DRG"],
             summary="Replay past cases under a draft rule table: change in payment per hospital and department")
-    async def simulate(body: SimulateIn, _: Reader) -> dict:
+    async def simulate(body: SimulateIn, _: Admin) -> dict:
         draft = _table(body.draft)
         async with runtime.engine.connect() as conn:
             current = await table_in_force(conn, datetime.now(UTC).date())
@@ -545,7 +553,7 @@ def router(runtime: Runtime) -> APIRouter:
     @r.get("/indicators", tags=["indicators"],
            summary="Per-visit cost and growth, drug and consumable shares, cost index vs the regional average "
                    "(outpatient visits by default; patient_class=I for inpatient cost per case)")
-    async def indicators(period: Period, principal: CurrentPrincipal,
+    async def indicators(period: Period, principal: OwnOrAll,
                          patient_class: Literal["O", "I", "E"] = "O") -> list[dict]:
         async with runtime.engine.connect() as conn:
             out = await indicators_for(conn, period, patient_class)
@@ -582,7 +590,7 @@ def router(runtime: Runtime) -> APIRouter:
                 for k, v in w._mapping.items()} | {"overdue": w.state == "raised" and datetime.now(UTC) > w.answer_due}
 
     @r.get("/warnings", tags=["warnings"], summary="The warnings board (hospitals: their own)")
-    async def list_warnings(principal: CurrentPrincipal, state: WarningState | None = None) -> list[dict]:
+    async def list_warnings(principal: OwnOrAll, state: WarningState | None = None) -> list[dict]:
         q = select(cost_warnings).order_by(cost_warnings.c.raised_at.desc())
         if state:
             q = q.where(cost_warnings.c.state == state.value)
@@ -641,11 +649,11 @@ def router(runtime: Runtime) -> APIRouter:
     @r.get("/scorecard", tags=["indicators"],
            summary="Balanced scorecard of the indicators available (financial 30%, patient 25%, process 30%, "
                    "learning 15%)")
-    async def scorecard(period: Period, principal: CurrentPrincipal, hospital_id: str | None = None) -> dict:
+    async def scorecard(period: Period, principal: OwnOrAll, hospital_id: str | None = None) -> dict:
         if hospital_id and not visible(principal, hospital_id):
             raise not_found("hospital")
-        if not hospital_id and not principal.has_role(*Roles.CROSS_HOSPITAL):
-            hospital_id = principal.hospital_id
+        if not principal.has_role(*Roles.CROSS_HOSPITAL):    # a hospital's own line, never the alliance's
+            hospital_id = principal.hospital_id or "-"
         q = select(cost_warnings).where(cost_warnings.c.period == period)
         decided = select(recognition_decisions.c.outcome, func.count()).where(
             recognition_decisions.c.period == period).group_by(recognition_decisions.c.outcome)

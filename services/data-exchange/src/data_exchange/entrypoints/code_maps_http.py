@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Depends
 from pydantic import BaseModel, Field
 
 from alliance_auth import Principal, Roles
-from alliance_auth.fastapi import CurrentPrincipal, require_roles
+from alliance_auth.fastapi import require_roles
 from alliance_service import Problem, Runtime, not_found
 
 from ..adapters import code_maps
@@ -16,6 +16,8 @@ from ..domain.code_mapping import CodeKind, InvalidMapping, MapEntry
 from ..service import code_maps as use_cases
 
 Admin = Annotated[Principal, Depends(require_roles(Roles.ALLIANCE_ADMIN))]
+Reader = Annotated[Principal, Depends(require_roles(Roles.HOSPITAL, Roles.ALLIANCE_ADMIN, Roles.REGULATOR,
+                                                    scoped=True))]
 
 
 class MapEntryIn(BaseModel):
@@ -42,8 +44,8 @@ class ImportResult(BaseModel):
 
 
 def _may_read(principal: Principal, hospital_id: str) -> bool:
-    return principal.has_role(Roles.ALLIANCE_ADMIN, Roles.REGULATOR) or (
-        principal.has_role(Roles.HOSPITAL) and principal.hospital_id == hospital_id)
+    """Administrators and regulators read every map; a hospital its own (another's answers 404)."""
+    return principal.can_see_hospital(hospital_id)
 
 
 def router(runtime: Runtime) -> APIRouter:
@@ -74,7 +76,7 @@ def router(runtime: Runtime) -> APIRouter:
                             errors=report.errors, progress=report.progress)
 
     @r.get("/v1/code-maps/{hospital_id}", response_model=list[MapEntryOut], summary="A hospital's code map")
-    async def list_entries(hospital_id: str, principal: CurrentPrincipal, kind: CodeKind | None = None
+    async def list_entries(hospital_id: str, principal: Reader, kind: CodeKind | None = None
                            ) -> list[MapEntryOut]:
         if not _may_read(principal, hospital_id):
             raise not_found(f"code map of {hospital_id}")
@@ -84,10 +86,8 @@ def router(runtime: Runtime) -> APIRouter:
                 for e in entries]
 
     @r.get("/v1/unmapped-codes", summary="Codes received without a mapping, by hospital (most frequent first)")
-    async def unmapped(principal: CurrentPrincipal, hospital_id: str | None = None) -> list[dict]:
-        if not principal.has_role(Roles.ALLIANCE_ADMIN, Roles.REGULATOR):
-            if not principal.has_role(Roles.HOSPITAL) or principal.hospital_id is None:
-                raise Problem(403, "forbidden", "Forbidden", "insufficient role")
+    async def unmapped(principal: Reader, hospital_id: str | None = None) -> list[dict]:
+        if not principal.has_role(*Roles.CROSS_HOSPITAL):
             if hospital_id not in (None, principal.hospital_id):
                 return []
             hospital_id = principal.hospital_id

@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
+from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alliance_auth import AuthError, Forbidden, Principal, Roles
-from alliance_auth.fastapi import CurrentPrincipal
+from alliance_auth.fastapi import require_roles
 from alliance_service import Problem, Runtime
 
 from ..adapters import fhir_store
@@ -31,6 +32,8 @@ from ..service.ingest import ingest
 
 FHIR_JSON = "application/fhir+json"
 TYPES = ("Patient", "Encounter", "Observation", "DiagnosticReport", "ServiceRequest")
+Writer = Annotated[Principal, Depends(require_roles(Roles.HOSPITAL, scoped=True))]
+Clinician = Annotated[Principal, Depends(require_roles(Roles.HOSPITAL, Roles.ALLIANCE_ADMIN, scoped=True))]
 
 
 def fhir(status: int, body: dict, headers: dict[str, str] | None = None) -> Response:
@@ -95,7 +98,7 @@ def router(runtime: Runtime) -> APIRouter:
         return stored, result.issues
 
     @r.post("/{resource_type}", summary="Create a resource")
-    async def create(resource_type: str, request: Request, principal: CurrentPrincipal) -> Response:
+    async def create(resource_type: str, request: Request, principal: Writer) -> Response:
         if resource_type not in TYPES:
             return _outcome(outcome.not_found(resource_type, ""))
         hospital = _writer(principal)
@@ -124,7 +127,7 @@ def router(runtime: Runtime) -> APIRouter:
 
     @r.post("", summary="Process a transaction Bundle (all or nothing)")
     @r.post("/", include_in_schema=False)
-    async def transaction(request: Request, principal: CurrentPrincipal) -> Response:
+    async def transaction(request: Request, principal: Writer) -> Response:
         hospital = _writer(principal)
         if hospital is None:
             return _only_hospitals_write()
@@ -163,8 +166,8 @@ def router(runtime: Runtime) -> APIRouter:
             for s in stored]})
 
     @r.get("/{resource_type}/{resource_id}", summary="Read a resource (audited)")
-    async def read(resource_type: str, resource_id: str, principal: CurrentPrincipal) -> Response:
-        if resource_type not in TYPES or not principal.has_role(Roles.HOSPITAL, Roles.ALLIANCE_ADMIN):
+    async def read(resource_type: str, resource_id: str, principal: Clinician) -> Response:
+        if resource_type not in TYPES:
             return _outcome(outcome.not_found(resource_type, resource_id))
         async with runtime.engine.begin() as conn:
             found = await fhir_store.read(conn, principal, resource_type, resource_id)
@@ -176,12 +179,9 @@ def router(runtime: Runtime) -> APIRouter:
         return fhir(200, found[0], {"ETag": f'W/"{found[0].get("meta", {}).get("versionId", "1")}"'})
 
     @r.get("/{resource_type}", summary="Search (patient, subject, identifier, code, date, _id, _count; audited)")
-    async def search(resource_type: str, request: Request, principal: CurrentPrincipal) -> Response:
+    async def search(resource_type: str, request: Request, principal: Clinician) -> Response:
         if resource_type not in TYPES:
             return _outcome(outcome.not_found(resource_type, ""))
-        if not principal.has_role(Roles.HOSPITAL, Roles.ALLIANCE_ADMIN):
-            return fhir(403, outcome.operation_outcome([Issue("error", "forbidden", "",
-                                                              "patient-level data is for treating hospitals")]))
         params: dict[str, list[str]] = {}
         for k, v in request.query_params.multi_items():
             params.setdefault(k, []).append(v)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Body, Depends, Response
 
-from alliance_auth import Roles
-from alliance_auth.fastapi import CurrentPrincipal
-from alliance_service import Problem, Runtime
+from alliance_auth import Principal, Roles
+from alliance_auth.fastapi import require_roles
+from alliance_service import Runtime
 
 HL7_MEDIA = "x-application/hl7-v2+er7"
+Sender = Annotated[Principal, Depends(require_roles(Roles.HOSPITAL, Roles.ALLIANCE_ADMIN, scoped=True))]
 
 
 def router(runtime: Runtime) -> APIRouter:
@@ -20,14 +21,9 @@ def router(runtime: Runtime) -> APIRouter:
             response_class=Response,
             responses={200: {"content": {HL7_MEDIA: {}}, "description": "ACK (MSA-1 AA, AE or AR)"}},
             openapi_extra={"requestBody": {"content": {HL7_MEDIA: {"schema": {"type": "string"}}}}})
-    async def post_message(principal: CurrentPrincipal,
-                           body: Annotated[bytes, Body(media_type=HL7_MEDIA)]) -> Response:
-        if principal.has_role(Roles.ALLIANCE_ADMIN):
-            allowed = None
-        elif principal.has_role(Roles.HOSPITAL) and principal.hospital_id:
-            allowed = principal.hospital_id
-        else:
-            raise Problem(403, "forbidden", "Forbidden", "only hospitals (and administrators) send clinical data")
+    async def post_message(principal: Sender, body: Annotated[bytes, Body(media_type=HL7_MEDIA)]) -> Response:
+        # a hospital sends for itself only (MSH-4 must be its own); an administrator for any member
+        allowed = None if principal.has_role(Roles.ALLIANCE_ADMIN) else (principal.hospital_id or "")
         ack = await runtime.extras["hl7_handler"](body, allowed_hospital=allowed)
         return Response(ack, media_type=HL7_MEDIA)
 

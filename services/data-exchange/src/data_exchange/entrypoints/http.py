@@ -24,6 +24,7 @@ from ..domain.facilities import (
 from ..service import handlers
 
 Admin = Annotated[Principal, Depends(require_roles(Roles.ALLIANCE_ADMIN))]
+Configurer = Annotated[Principal, Depends(require_roles(Roles.HOSPITAL, Roles.ALLIANCE_ADMIN, scoped=True))]
 
 
 class HospitalProfileIn(BaseModel):
@@ -148,7 +149,7 @@ def router(runtime: Runtime) -> APIRouter:
 
     @r.get("/{hospital_id}/interface", response_model=InterfaceConfigOut,
            summary="A hospital's private interface configuration (that hospital and administrators only)")
-    async def get_interface(hospital_id: str, principal: CurrentPrincipal) -> InterfaceConfigOut:
+    async def get_interface(hospital_id: str, principal: Configurer) -> InterfaceConfigOut:
         if not _may_configure(principal, hospital_id):
             raise not_found(f"hospital {hospital_id}")
         hospital = await find(hospital_id)
@@ -158,7 +159,7 @@ def router(runtime: Runtime) -> APIRouter:
     @r.put("/{hospital_id}/interface", response_model=InterfaceConfigOut,
            summary="Set the HL7 sending-facility codes of a hospital (that hospital or administrators)")
     async def put_interface(hospital_id: str, body: InterfaceConfig,
-                            principal: CurrentPrincipal) -> InterfaceConfigOut:
+                            principal: Configurer) -> InterfaceConfigOut:
         if not _may_configure(principal, hospital_id):
             raise not_found(f"hospital {hospital_id}")
         try:
@@ -175,7 +176,5 @@ def router(runtime: Runtime) -> APIRouter:
 
 
 def _may_configure(principal: Principal, hospital_id: str) -> bool:
-    """Administrators, or the hospital itself; anyone else gets a 404, not a 403."""
-    if principal.has_role(Roles.ALLIANCE_ADMIN):
-        return True
-    return principal.has_role(Roles.HOSPITAL) and principal.hospital_id == hospital_id
+    """Administrators, or the hospital itself; another hospital gets a 404, not a 403."""
+    return principal.has_role(Roles.ALLIANCE_ADMIN) or principal.hospital_id == hospital_id

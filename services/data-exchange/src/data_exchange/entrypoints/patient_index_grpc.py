@@ -10,7 +10,7 @@ from sqlalchemy import select
 from alliance.data_exchange.v1 import clinical_pb2 as pb
 from alliance.data_exchange.v1 import clinical_pb2_grpc as pb_grpc
 from alliance_auth import Principal, Roles
-from alliance_auth.grpc import current_principal
+from alliance_auth.grpc import current_principal, grpc_roles
 from alliance_service import Runtime
 
 from ..adapters import grants
@@ -56,6 +56,7 @@ class PatientIndexServicer(pb_grpc.PatientIndexServicer):
                             purpose=purpose, outcome="allowed" if allowed else "denied-or-unknown")
         return allowed
 
+    @grpc_roles(Roles.HOSPITAL, Roles.ALLIANCE_ADMIN, scoped=True)
     async def ResolvePatient(self, request: pb.ResolvePatientRequest, context) -> pb.ResolvePatientResponse:
         principal = current_principal()
         if request.WhichOneof("by") is None:
@@ -69,6 +70,7 @@ class PatientIndexServicer(pb_grpc.PatientIndexServicer):
         return pb.ResolvePatientResponse(patient_id=patient_id, mrns=[
             pb.HospitalMrn(hospital_id=link.hospital_id, mrn=link.mrn) for link in _visible_links(principal, links)])
 
+    @grpc_roles(Roles.HOSPITAL, Roles.ALLIANCE_ADMIN, scoped=True)
     async def GetPatientSummary(self, request: pb.GetPatientSummaryRequest, context) -> pb.PatientSummary:
         principal = current_principal()
         if not request.purpose.strip():

@@ -29,7 +29,7 @@ from ..domain.codes import (
 )
 
 Admin = Annotated[Principal, Depends(require_roles(Roles.ALLIANCE_ADMIN))]
-Hospital = Annotated[Principal, Depends(require_roles(Roles.HOSPITAL))]
+Hospital = Annotated[Principal, Depends(require_roles(Roles.HOSPITAL, scoped=True))]
 CSV_BODY = {"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}}
 
 

@@ -26,7 +26,7 @@ from ..service import prices as price_cases
 from ..service import rounds as round_cases
 
 Admin = Annotated[Principal, Depends(require_roles(Roles.ALLIANCE_ADMIN))]
-Hospital = Annotated[Principal, Depends(require_roles(Roles.HOSPITAL))]
+Hospital = Annotated[Principal, Depends(require_roles(Roles.HOSPITAL, scoped=True))]
 Supplier = Annotated[Principal, Depends(require_roles(Roles.SUPPLIER))]
 Price = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=4)]
 Amount = Annotated[Decimal, Field(max_digits=14, decimal_places=4)]   # fits the NUMERIC(18, 4) columns

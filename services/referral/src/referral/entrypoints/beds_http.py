@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from alliance.referral.v1 import referral_pb2 as pb
-from alliance_auth import Roles
-from alliance_auth.fastapi import CurrentPrincipal
+from alliance_auth import Principal, Roles
+from alliance_auth.fastapi import CurrentPrincipal, require_roles
 from alliance_messaging import proto_time
 from alliance_service import Runtime, not_found
 
@@ -46,14 +47,16 @@ def _out(row, now: datetime) -> BedsOut:
                    occupancy=round(1 - row.available / row.total, 4) if row.total else None)
 
 
+Reporter = Annotated[Principal, Depends(require_roles(Roles.HOSPITAL, Roles.ALLIANCE_ADMIN, scoped=True))]
+
+
 def router(runtime: Runtime) -> APIRouter:
     r = APIRouter(prefix="/v1/beds", tags=["bed status"])
 
     @r.put("/{hospital_id}/{specialty}", response_model=BedsOut,
            summary="Publish a hospital's beds for a specialty (that hospital or an administrator)")
-    async def put_beds(hospital_id: str, specialty: str, body: BedsIn, principal: CurrentPrincipal) -> BedsOut:
-        own = principal.has_role(Roles.HOSPITAL) and principal.hospital_id == hospital_id
-        if not (own or principal.has_role(Roles.ALLIANCE_ADMIN)):
+    async def put_beds(hospital_id: str, specialty: str, body: BedsIn, principal: Reporter) -> BedsOut:
+        if not (principal.has_role(Roles.ALLIANCE_ADMIN) or principal.hospital_id == hospital_id):
             raise not_found(f"hospital {hospital_id}")
         now = datetime.now(UTC)
         uow = runtime.uow()

@@ -9,7 +9,7 @@ import grpc
 from alliance.results_mutual_recognition.v1 import recognition_pb2 as pb
 from alliance.results_mutual_recognition.v1 import recognition_pb2_grpc as pb_grpc
 from alliance_auth import Roles
-from alliance_auth.grpc import current_principal
+from alliance_auth.grpc import current_principal, grpc_roles
 from alliance_messaging import proto_time
 from alliance_service import Runtime
 
@@ -23,8 +23,8 @@ class RecognitionServicer(pb_grpc.RecognitionServicer):
     async def _answer(self, context, patient_id: str, at: datetime, item_codes: list[str] | None,
                       after_surgery: bool) -> pb.CheckRecognitionResponse:
         principal = current_principal()
-        if not principal.has_role(Roles.HOSPITAL) or not principal.hospital_id:
-            await context.abort(grpc.StatusCode.PERMISSION_DENIED, "only hospitals ask about patients")
+        if not principal.hospital_id:
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, "a hospital token names its hospital")
         if not patient_id or (item_codes is not None and not 0 < len(item_codes) <= 100):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "patient_id and 1-100 item_codes are required")
         outcome = await check(self._runtime.engine, hospital=principal.hospital_id, subject=principal.subject,
@@ -40,11 +40,13 @@ class RecognitionServicer(pb_grpc.RecognitionServicer):
                                                     report_ref=x.report_ref) for x in d.recognised])
             for d in outcome.items])
 
+    @grpc_roles(Roles.HOSPITAL, scoped=True)
     async def CheckRecognition(self, request: pb.CheckRecognitionRequest, context) -> pb.CheckRecognitionResponse:
         at = request.at.ToDatetime(tzinfo=UTC) if request.HasField("at") else datetime.now(UTC)
         return await self._answer(context, request.patient_id, at, list(request.item_codes),
                                   request.inpatient_after_surgery)
 
+    @grpc_roles(Roles.HOSPITAL, scoped=True)
     async def ListRecognisable(self, request: pb.ListRecognisableRequest, context) -> pb.CheckRecognitionResponse:
         at = request.at.ToDatetime(tzinfo=UTC) if request.HasField("at") else datetime.now(UTC)
         return await self._answer(context, request.patient_id, at, None, False)

@@ -45,7 +45,9 @@ from ..service.recognition import decisions_for
 TOPIC = "alliance.results_mutual_recognition.v1"
 Admin = Annotated[Principal, Depends(require_roles(Roles.ALLIANCE_ADMIN))]
 QcCenter = Annotated[Principal, Depends(require_roles(Roles.QC_CENTER))]
-Hospital = Annotated[Principal, Depends(require_roles(Roles.HOSPITAL))]
+Hospital = Annotated[Principal, Depends(require_roles(Roles.HOSPITAL, scoped=True))]
+IndicatorReader = Annotated[Principal, Depends(require_roles(Roles.HOSPITAL, Roles.ALLIANCE_ADMIN, Roles.REGULATOR,
+                                                             scoped=True))]
 
 
 class CatalogItemIn(BaseModel):
@@ -276,13 +278,11 @@ def router(runtime: Runtime) -> APIRouter:
 
     @r.get("/indicators", tags=["indicators"],
            summary="Recognition rate, repeat-test rate and savings by hospital, item and month")
-    async def get_indicators(principal: CurrentPrincipal, hospital_id: str | None = None,
+    async def get_indicators(principal: IndicatorReader, hospital_id: str | None = None,
                              period: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None
                              ) -> list[dict]:
-        if not principal.has_role(Roles.ALLIANCE_ADMIN, Roles.REGULATOR):
-            if not principal.has_role(Roles.HOSPITAL):
-                raise Problem(403, "forbidden", "Forbidden", "insufficient role")
-            hospital_id = principal.hospital_id
+        if not principal.has_role(*Roles.CROSS_HOSPITAL):
+            hospital_id = principal.hospital_id or "-"      # a hospital sees its own figures, never all
         async with runtime.engine.connect() as conn:
             cstmt = select(checks).where(checks.c.outcome == "answered")
             dstmt = select(decisions)
