@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from alliance_auth import Principal, Roles
-from alliance_auth.fastapi import CurrentPrincipal
+from alliance_auth.fastapi import require_roles
 from alliance_service import Problem, Runtime, not_found
 
 from ..adapters import grants
@@ -45,13 +45,9 @@ def _view(row) -> Grant:
                  status=status)
 
 
-def _may_list(principal: Principal) -> None:
-    if principal.has_role(Roles.ALLIANCE_ADMIN, Roles.REGULATOR):
-        return
-    if not principal.has_role(Roles.HOSPITAL):
-        raise Problem(403, "forbidden", "Forbidden", "grants are for hospitals, administrators and regulators")
-    if not principal.hospital_id:
-        raise Problem(403, "forbidden", "Forbidden", "a hospital token must name its hospital (hospital_id)")
+Reader = Annotated[Principal, Depends(require_roles(Roles.HOSPITAL, Roles.ALLIANCE_ADMIN, Roles.REGULATOR,
+                                                    scoped=True))]
+Revoker = Annotated[Principal, Depends(require_roles(Roles.HOSPITAL, Roles.ALLIANCE_ADMIN, scoped=True))]
 
 
 def router(runtime: Runtime) -> APIRouter:
@@ -59,10 +55,9 @@ def router(runtime: Runtime) -> APIRouter:
 
     @r.get("", summary="Referral access grants: a hospital's own and those on its patients (all for administrators "
                        "and regulators)", responses={403: {"description": "other roles"}})
-    async def list_grants(principal: CurrentPrincipal,
+    async def list_grants(principal: Reader,
                           patient_id: str | None = Query(None, min_length=1, max_length=64),
                           referral_id: str | None = Query(None, min_length=1, max_length=64)) -> list[Grant]:
-        _may_list(principal)
         now = datetime.now(UTC)
         async with runtime.engine.begin() as conn:
             rows = await grants.list_grants(conn, principal, now, patient_id=patient_id, referral_id=referral_id)
@@ -74,10 +69,7 @@ def router(runtime: Runtime) -> APIRouter:
                                              "holding the patient's MRN)",
             responses={403: {"description": "a role or hospital that may not revoke it"},
                        404: {"description": "no grant of this referral that the caller can see"}})
-    async def revoke(referral_id: str, body: RevokeIn, principal: CurrentPrincipal) -> list[Grant]:
-        if not principal.has_role(Roles.ALLIANCE_ADMIN, Roles.HOSPITAL) or \
-                (not principal.has_role(Roles.ALLIANCE_ADMIN) and not principal.hospital_id):
-            raise Problem(403, "forbidden", "Forbidden", "only administrators and the referring hospital revoke")
+    async def revoke(referral_id: str, body: RevokeIn, principal: Revoker) -> list[Grant]:
         try:
             rows = await access_grants.revoke_grant(runtime.uow(), principal, referral_id, body.reason,
                                                     datetime.now(UTC))
