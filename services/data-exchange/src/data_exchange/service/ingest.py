@@ -29,9 +29,10 @@ from ..domain.clinical import (
     ResultReport,
 )
 from ..domain.code_mapping import CodeKind, local_codes, map_record
+from ..domain.mpi import IdentifierProtector
 from ..domain.serialization import record_from_json, record_to_json
 from .hl7_fhir import SOURCE as HL7V2
-from .hl7_fhir import publish_as_fhir
+from .hl7_fhir import publish_as_fhir, publish_patient
 
 
 class PatientIndex(Protocol):
@@ -40,6 +41,11 @@ class PatientIndex(Protocol):
     async def resolve(self, conn: AsyncConnection, identity: PatientIdentity, hospital_id: str,
                       now: datetime) -> tuple[str, list[Message]]:
         """The alliance patient id for this hospital's patient, and any events the linking raised."""
+        ...
+
+    @property
+    def protector(self) -> IdentifierProtector:
+        """Hashes and masks identifiers (the national ID of a Patient resource is stored masked)."""
         ...
 
 
@@ -98,9 +104,12 @@ async def ingest(conn: AsyncConnection, sink: EventSink, records: Sequence[Recor
             for event in events_for(record, done, patient_id=patient_id, hospital_id=hospital_id, source=source):
                 sink.publish(TOPIC, patient_id, event)
         await _store(conn, rid, record, hospital_id, patient_id, source, unmapped)
-        if not unmapped and source == HL7V2:
-            await publish_as_fhir(conn, record_id=rid, record=record, mapped=done, hospital_id=hospital_id,
-                                  patient_id=patient_id)
+        if source == HL7V2:
+            patient = await publish_patient(conn, patients.protector, record, hospital_id=hospital_id,
+                                            patient_id=patient_id)
+            if not unmapped:
+                await publish_as_fhir(conn, record_id=rid, record=record, mapped=done, hospital_id=hospital_id,
+                                      patient_id=patient_id, patient=patient)
     return IngestOutcome(True, issues, ids, held, tuple(patient_ids))
 
 

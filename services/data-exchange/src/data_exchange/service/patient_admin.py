@@ -1,4 +1,8 @@
-"""Administrator actions on the patient index: merge, unmerge, and the review queue."""
+"""Administrator actions on the patient index: merge, unmerge, and the review queue.
+
+A merge or unmerge also rewrites the FHIR Patients of the MRNs concerned in the same transaction (their
+alliance identifier; replaced-by/replaces links between one hospital's Patients): fhir_patients.after_merge.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from alliance.data_exchange.v1 import clinical_pb2 as pb
 from alliance_messaging import proto_time
 from alliance_service import UnitOfWork
 
+from ..adapters import fhir_patients
 from ..adapters.events import TOPIC
 from ..adapters.orm import match_reviews, patient_links, patient_merges, patients
 from ..domain.clinical import Sex
@@ -59,6 +64,7 @@ async def merge_patients(uow: UnitOfWork, survivor_id: str, absorbed_id: str, by
         await uow.conn.execute(update(match_reviews).where(
             match_reviews.c.provisional_patient_id == absorbed_id, match_reviews.c.status == "open")
             .values(status="resolved"))
+        await fhir_patients.after_merge(uow.conn, survivor_id, absorbed_id)
         uow.publish(TOPIC, survivor_id, pb.PatientsMerged(survivor_patient_id=survivor_id,
                                                           absorbed_patient_id=absorbed_id, by=by,
                                                           occurred_at=proto_time(now)))
@@ -78,6 +84,7 @@ async def unmerge_patients(uow: UnitOfWork, survivor_id: str, absorbed_id: str, 
         await _save(uow.conn, absorbed)
         await uow.conn.execute(delete(patient_merges).where(
             patient_merges.c.survivor_id == survivor_id, patient_merges.c.absorbed_id == absorbed_id))
+        await fhir_patients.after_merge(uow.conn, survivor_id, absorbed_id)
         uow.publish(TOPIC, survivor_id, pb.PatientsUnmerged(
             survivor_patient_id=survivor_id, restored_patient_id=absorbed_id, by=by, occurred_at=proto_time(now),
             restored_mrns=[pb.HospitalMrn(hospital_id=h, mrn=m) for h, m in sorted(event.restored_links)]))
