@@ -476,3 +476,29 @@ async def test_a_merge_and_an_unmerge_rewrite_the_patients_alliance_id_and_links
         assert {k: v for k, v in restored_b2.items() if k != "meta"} == {k: v for k, v in b2.items() if k != "meta"}
         assert alliance_ids(await patient(h001, MRN_H001, "C-1")) == [survivor]     # still merged
 
+
+async def test_the_patient_summary_takes_the_callers_own_mrn(dx, dev_keys):
+    await send(dx.extras["port"], adt("A03", "D-1"))
+    patient = await patient_of(dx, "H001", "ZY-5001")
+    h001 = bearer_metadata(dev_keys.issue("his", hospital_id="H001", roles=["hospital"]))
+    h003 = bearer_metadata(dev_keys.issue("his", hospital_id="H003", roles=["hospital"]))
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{dx.grpc_port}") as channel:
+        stub = pb_grpc.PatientIndexStub(channel)
+        summary = await stub.GetPatientSummary(pb.GetPatientSummaryRequest(
+            mrn=pb.HospitalMrn(mrn="ZY-5001"), purpose="referral handoff R-1"), metadata=h001)
+        assert summary.patient_id == patient and [e.encounter_id for e in summary.recent_encounters] == ["H001/V-2001"]
+        same = await stub.GetPatientSummary(pb.GetPatientSummaryRequest(
+            mrn=pb.HospitalMrn(hospital_id="H001", mrn="ZY-5001"), purpose="referral handoff R-1"), metadata=h001)
+        assert same.patient_id == patient
+        for request, metadata, code in [
+                (pb.GetPatientSummaryRequest(mrn=pb.HospitalMrn(mrn="ZY-5001"), purpose="x"), h003,
+                 grpc.StatusCode.NOT_FOUND),                                  # H003's MRN ZY-5001: none
+                (pb.GetPatientSummaryRequest(mrn=pb.HospitalMrn(hospital_id="H001", mrn="ZY-5001"), purpose="x"),
+                 h003, grpc.StatusCode.NOT_FOUND),                            # another hospital's MRN
+                (pb.GetPatientSummaryRequest(purpose="x"), h001, grpc.StatusCode.INVALID_ARGUMENT),
+                (pb.GetPatientSummaryRequest(patient_id=patient, mrn=pb.HospitalMrn(mrn="ZY-5001"), purpose="x"),
+                 h001, grpc.StatusCode.INVALID_ARGUMENT)]:
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await stub.GetPatientSummary(request, metadata=metadata)
+            assert err.value.code() == code, request
+            assert "Traceback" not in (err.value.details() or "")
