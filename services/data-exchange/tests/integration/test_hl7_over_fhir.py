@@ -502,3 +502,26 @@ async def test_the_patient_summary_takes_the_callers_own_mrn(dx, dev_keys):
                 await stub.GetPatientSummary(request, metadata=metadata)
             assert err.value.code() == code, request
             assert "Traceback" not in (err.value.details() or "")
+
+
+def person(event: str, control: str, *, mrn: str = "ZY-9", name: str = "赵六", phone: str = "") -> str:
+    """ADT^A28 (add person information) / A31 (update it): PID only, no visit."""
+    return "\r".join([
+        f"MSH|^~\\&|HIS|H001|ALLIANCE|ALLIANCE|20261123093000+0800||ADT^{event}^ADT_A05|{control}|P|2.5.1"
+        "|||AL|NE||UNICODE UTF-8",
+        f"EVN|{event}|20261123093000",
+        f"PID|1||{mrn}^^^H001^MR||{name}||19800101|F" + (f"|||||{phone}" if phone else ""),
+    ]) + "\r"
+
+
+async def test_adt_a28_registers_a_patient_and_a31_updates_it_without_any_visit(dx):
+    await send(dx.extras["port"], person("A28", "P-1"))
+    ap = await patient_of(dx, "H001", "ZY-9")
+    async with dx.extras["fhir"]("H001") as h001:
+        [added] = entries(await h001.get("/Patient", params={"identifier": f"{MRN_H001}|ZY-9"}))
+        assert alliance_ids(added) == [ap] and added["name"] == [{"text": "赵六"}] and added["gender"] == "female"
+        await send(dx.extras["port"], person("A31", "P-2", name="赵陆", phone="13700001234"))
+        [updated] = entries(await h001.get("/Patient", params={"identifier": f"{systems.ALLIANCE_PATIENT}|{ap}"}))
+        assert updated["id"] == added["id"] and updated["meta"]["versionId"] == "2"
+        assert updated["name"] == [{"text": "赵陆"}] and updated["telecom"][0]["value"] == "137****1234"
+        assert entries(await h001.get("/Encounter")) == []

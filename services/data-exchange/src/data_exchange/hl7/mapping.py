@@ -6,6 +6,7 @@ Alliance profile notes:
 - MRN is the PID-3 repetition typed "MR", else the first repetition not typed as a national
   or insurance identifier (a resident ID number is never used as the MRN).
 - ADT^A08 with PV1-2 "N" (not applicable) and no PV1-19 is a demographics update: PatientRecord.
+- ADT^A28/A31 (add/update person information) are demographics only: PatientRecord, any PV1 ignored.
 """
 
 from __future__ import annotations
@@ -134,8 +135,10 @@ def to_records(msg: Message) -> tuple[list[Record], list[Issue]]:
     if not facility:
         raise Hl7Error(101, "sending facility missing", segment="MSH", field=4, reject=True)
     mtype, event = msg.message_type, msg.trigger_event
-    if mtype == "ADT" and event in _ENCOUNTER_KINDS:
-        records: list[Record] = [_encounter(msg, facility, _ENCOUNTER_KINDS[event], issues)]
+    if mtype == "ADT" and event in ("A28", "A31"):
+        records: list[Record] = [PatientRecord(sending_facility=facility, patient=_patient(msg, issues))]
+    elif mtype == "ADT" and event in _ENCOUNTER_KINDS:
+        records = [_encounter(msg, facility, _ENCOUNTER_KINDS[event], issues)]
     elif mtype == "ORU" and event == "R01":
         records = list(_results(msg, facility, issues))
     elif (mtype, event) in (("ORM", "O01"), ("OML", "O21")):

@@ -86,6 +86,15 @@ def test_a08_with_patient_class_n_and_no_visit_is_a_demographics_update():
     assert isinstance(record, PatientRecord) and record.patient.mrn == "MRN000123"
 
 
+@pytest.mark.parametrize("event", ["A28", "A31"])
+def test_a28_and_a31_are_demographics_only_with_or_without_a_visit(event):
+    with_visit, _ = _one(setf(adt(), "MSH", 9, f"ADT^{event}^ADT_A05"))
+    without, _ = _one(drop(setf(adt(), "MSH", 9, f"ADT^{event}^ADT_A05"), "PV1"))
+    for record in (with_visit, without):
+        assert isinstance(record, PatientRecord) and record.patient.mrn == "MRN000123"
+        assert (record.patient.name, record.patient.birth_date) == ("张三丰", date(1949, 12, 31))
+
+
 def test_a03_discharge_carries_times_and_cost_lines_in_exact_fen():
     record, issues = _one(adt("A03"))
     assert issues == []
