@@ -63,7 +63,7 @@ def adt(event: str, control: str, *, visit: str = "V-2001", facility: str = "H00
     return "\r".join(lines) + "\r"
 
 
-async def send(port: int, *messages: str) -> list[dict]:
+async def send(port: int, *messages: str, expect: str = "AA") -> list[dict]:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     decoder, acks = MllpDecoder(), []
     try:
@@ -79,7 +79,7 @@ async def send(port: int, *messages: str) -> list[dict]:
         writer.close()
         await writer.wait_closed()
     for ack in acks:
-        assert ack["code"] == "AA", ack
+        assert ack["code"] == expect, ack
     return acks
 
 
@@ -525,3 +525,56 @@ async def test_adt_a28_registers_a_patient_and_a31_updates_it_without_any_visit(
         assert updated["id"] == added["id"] and updated["meta"]["versionId"] == "2"
         assert updated["name"] == [{"text": "赵陆"}] and updated["telecom"][0]["value"] == "137****1234"
         assert entries(await h001.get("/Encounter")) == []
+
+
+def a40(control: str, *, facility: str = "H002", mrn: str = "B-1", prior: str = "B-2") -> str:
+    """ADT^A40: the hospital merged its MRN `prior` into `mrn`."""
+    return "\r".join([
+        f"MSH|^~\\&|HIS|{facility}|ALLIANCE|ALLIANCE|20261123093000+0800||ADT^A40^ADT_A39|{control}|P|2.5.1"
+        "|||AL|NE||UNICODE UTF-8",
+        "EVN|A40|20261123093000",
+        f"PID|1||{mrn}^^^{facility}^MR||张三丰||19491231|M",
+        f"MRG|{prior}^^^{facility}^MR",
+    ]) + "\r"
+
+
+async def test_an_adt_a40_merges_the_hospitals_two_mrns_and_their_patients_and_an_unmerge_undoes_it(dx):
+    port = dx.extras["port"]
+    await send(port, adt("A01", "A-1", facility="H002", mrn="B-1", nid=None, visit="W-1"),
+               adt("A01", "A-2", facility="H002", mrn="B-2", nid=None, visit="W-2"))
+    survivor, duplicate = await patient_of(dx, "H002", "B-1"), await patient_of(dx, "H002", "B-2")
+    assert survivor != duplicate
+    [unknown] = await send(port, a40("M-0", prior="B-404"), expect="AE")
+    assert "MRG" in str(unknown) and await patient_of(dx, "H002", "B-2") == duplicate
+    await send(port, a40("M-1"))
+    assert await patient_of(dx, "H002", "B-2") == survivor
+    async with dx.extras["fhir"]("H002") as h002:
+        [b1] = entries(await h002.get("/Patient", params={"identifier": f"{MRN_H002}|B-1"}))
+        [b2] = entries(await h002.get("/Patient", params={"identifier": f"{MRN_H002}|B-2"}))
+        assert b2["active"] is False and alliance_ids(b2) == [survivor]
+        assert b2["link"] == [{"other": {"reference": f"Patient/{b1['id']}"}, "type": "replaced-by"}]
+        assert b1["link"] == [{"other": {"reference": f"Patient/{b2['id']}"}, "type": "replaces"}]
+        await send(port, a40("M-2"))                                   # said again: nothing more to do
+        assert (await h002.get(f"/Patient/{b2['id']}")).json() == b2
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{dx.http_port}/v1",
+                                     headers=dx.extras["admin"]) as admin:
+            r = await admin.post(f"/patients/{survivor}/unmerge", json={"absorbed_patient_id": duplicate})
+            assert r.status_code == 200, r.text
+        restored = (await h002.get(f"/Patient/{b2['id']}")).json()
+        assert restored["active"] is True and "link" not in restored and alliance_ids(restored) == [duplicate]
+
+
+async def test_an_adt_a40_whose_prior_patient_other_hospitals_hold_goes_to_an_administrator(dx):
+    port = dx.extras["port"]
+    await send(port, adt("A01", "A-1", facility="H002", mrn="B-1", nid=None, visit="W-1"),
+               adt("A01", "A-2", facility="H002", mrn="B-2", visit="W-2"),      # with the national ID
+               adt("A01", "A-3", facility="H001", mrn="C-1", visit="V-3"))      # the same national ID at H001
+    prior = await patient_of(dx, "H002", "B-2")
+    assert await patient_of(dx, "H001", "C-1") == prior
+    [ack] = await send(port, a40("M-1"))
+    assert "review" in str(ack)
+    assert await patient_of(dx, "H002", "B-2") == prior                        # not merged by the hospital alone
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{dx.http_port}/v1", headers=dx.extras["admin"]) as c:
+        reviews = (await c.get("/patient-reviews")).json()
+    [review] = [r for r in reviews if r["provisional_patient_id"] == prior and "ADT^A40" in str(r["reasons"])]
+    assert review["candidates"][0]["patient_id"] == await patient_of(dx, "H002", "B-1")

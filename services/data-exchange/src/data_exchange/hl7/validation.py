@@ -7,6 +7,7 @@ from data_exchange.hl7.parser import Message
 
 SUPPORTED: frozenset[tuple[str, str]] = frozenset({
     ("ADT", "A01"), ("ADT", "A04"), ("ADT", "A08"), ("ADT", "A03"), ("ADT", "A28"), ("ADT", "A31"),
+    ("ADT", "A40"),
     ("ORU", "R01"), ("ORM", "O01"), ("OML", "O21"),
 })
 SUPPORTED_TYPES = frozenset(t for t, _ in SUPPORTED)
@@ -70,6 +71,8 @@ def check_structure(msg: Message) -> None:
     mtype = msg.message_type
     if mtype == "ADT" and msg.trigger_event in PERSON_EVENTS:
         _check_person(names)
+    elif mtype == "ADT" and msg.trigger_event == "A40":
+        _require_before(names, "PID", "MRG")
     elif mtype == "ADT":
         _check_adt(names)
     elif mtype == "ORU":
