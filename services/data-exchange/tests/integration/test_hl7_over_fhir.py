@@ -332,7 +332,7 @@ async def test_an_hl7_admitted_patient_is_a_fhir_patient_found_by_mrn_and_allian
         assert (await h003.get(f"/Patient/{found['id']}")).status_code == 404
 
 
-async def test_an_adt_a08_updates_the_patient_a_sparse_pid_keeps_it_and_an_oru_follows_it(dx):
+async def test_an_adt_a08_updates_the_patient_and_a_sparse_pid_erases_nothing(dx):
     port = dx.extras["port"]
     await send(port, adt("A01", "A-1"))
     async with dx.extras["fhir"]("H001") as h001:
