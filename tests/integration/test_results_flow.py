@@ -137,6 +137,19 @@ async def test_a_hospital_reuses_a_recognised_ct_and_the_saving_is_published(sta
                                              metadata=bearer_metadata(h003["Authorization"][7:]))
         assert [(i.item_code, [x.result_id for x in i.recognised]) for i in listed.items] == [
             ("IMG-CT-CHEST", ["H002/RPT-77/1"])]
+        # the hospital's own MRN names the patient over gRPC too; another hospital's MRN, or both, do not
+        by_mrn = await stub.CheckRecognition(recognition_pb2.CheckRecognitionRequest(
+            mrn="Z-1", item_codes=["IMG-CT-CHEST"]), metadata=bearer_metadata(h003["Authorization"][7:]))
+        assert [x.result_id for x in by_mrn.items[0].recognised] == ["H002/RPT-77/1"]
+        listed = await stub.ListRecognisable(recognition_pb2.ListRecognisableRequest(mrn="Z-1"),
+                                             metadata=bearer_metadata(h003["Authorization"][7:]))
+        assert [i.item_code for i in listed.items] == ["IMG-CT-CHEST"]
+        for request, code in [(recognition_pb2.ListRecognisableRequest(mrn="MRN-9"), grpc.StatusCode.NOT_FOUND),
+                              (recognition_pb2.ListRecognisableRequest(mrn="Z-1", patient_id=patient_id),
+                               grpc.StatusCode.INVALID_ARGUMENT)]:
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await stub.ListRecognisable(request, metadata=bearer_metadata(h003["Authorization"][7:]))
+            assert err.value.code() == code
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await stub.CheckRecognition(recognition_pb2.CheckRecognitionRequest(
                 patient_id=patient_id, item_codes=["IMG-CT-CHEST"]), metadata=bearer_metadata(h004["Authorization"][7:]))
@@ -145,7 +158,8 @@ async def test_a_hospital_reuses_a_recognised_ct_and_the_saving_is_published(sta
         audited = [(r.requesting_hospital, r.outcome) for r in await conn.execute(
             select(checks.c.requesting_hospital, checks.c.outcome).order_by(checks.c.created_at))]
     assert audited == [("H003", "answered"), ("H003", "answered"), ("H004", "denied"), ("H003", "answered"),
-                       ("H003", "answered"), ("H004", "denied")]
+                       ("H003", "answered"), ("H003", "answered"), ("H003", "answered"),   # gRPC, by patient_id, by MRN
+                       ("H003", "denied"), ("H004", "denied")]                              # H002's MRN; H004
     events = await read_all(kafka_bootstrap, rmr.topic("alliance.results_mutual_recognition.v1"), expected=2)
     decided = [json.loads(e.value)["data"] for e in events if b"RecognitionDecided" in e.value]
     assert [(d["outcome"], d["savingFen"], d["issuingHospital"]) for d in decided] == [("reused", "40000", "H002")]

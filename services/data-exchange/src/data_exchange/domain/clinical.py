@@ -155,6 +155,18 @@ Record = ResultReport | EncounterRecord | OrderRecord | PatientRecord
 
 
 @dataclass(frozen=True)
+class PatientMerge:
+    """ADT^A40: the sending hospital merged its MRN `prior_mrn` (MRG-1) into the patient's MRN (PID-3).
+
+    Not a Record: it changes the patient index, not clinical data, and is never stored as a record.
+    """
+
+    sending_facility: str
+    patient: PatientIdentity
+    prior_mrn: str
+
+
+@dataclass(frozen=True)
 class Issue:
     """A data-quality or mapping finding: `error` rejects the input, `warning` keeps it, flagged."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -18,11 +19,19 @@ from alliance_auth import AuthError, Forbidden, Principal, Roles
 from alliance_auth.fastapi import require_roles
 from alliance_service import Problem, Runtime
 
-from ..adapters import fhir_store
+from ..adapters import fhir_patients, fhir_store
 from ..adapters.audit import record_access
-from ..domain.clinical import EncounterRecord, Issue, OrderRecord, Record, ResultReport
+from ..domain.clinical import (
+    EncounterRecord,
+    Issue,
+    OrderRecord,
+    PatientRecord,
+    Record,
+    ResultReport,
+)
 from ..fhir import bundle as fhir_bundle
 from ..fhir import outcome
+from ..fhir import patient as fhir_patient
 from ..fhir.body import parse_body
 from ..fhir.capability import capability_statement
 from ..fhir.mapping import to_records
@@ -65,6 +74,44 @@ def _only_hospitals_write() -> Response:
     return fhir(403, outcome.operation_outcome([Issue("error", "forbidden", "", "only hospitals write")]))
 
 
+def _viewer(principal: Principal) -> str | None:
+    """Whose view of other hospitals' identifiers a response takes: None for administrators (they see all)."""
+    return None if principal.has_role(Roles.ALLIANCE_ADMIN) else principal.hospital_id or ""
+
+
+def _status(saved: dict) -> tuple[int, str]:
+    """201 for a new resource, 200 for a new version of an existing one (a Patient of an MRN already held)."""
+    version = str(saved.get("meta", {}).get("versionId", "1"))
+    return (201, version) if version == "1" else (200, version)
+
+
+async def _the_patient(conn: AsyncConnection, hospital: str, record: PatientRecord, resource: dict,
+                       rid: str | None, patient_id: str) -> tuple[dict, str | None]:
+    """A Patient with the alliance id, written over the MRN's Patient if it has one (one per hospital + MRN)."""
+    mrn = record.patient.mrn
+    await fhir_patients.lock(conn, hospital, mrn)
+    existing = await fhir_patients.find(conn, hospital, mrn)
+    if existing is not None:
+        if rid is not None and rid != existing.id:
+            raise fhir_patients.MrnTaken(existing.id)
+        if existing.derived_from is not None:
+            await fhir_patients.adopt(conn, existing.id)
+        rid = existing.id
+    return fhir_patient.with_alliance_id(resource, patient_id), rid
+
+
+async def _existing_patients(conn: AsyncConnection, hospital: str, mapped) -> dict[int, str]:
+    """Bundle entry index → id of the Patient its MRN already has (a POSTed Patient updates it)."""
+    out = {}
+    for m in mapped:
+        if m.entry.resource_type == "Patient" and m.entry.method == "POST" and m.records:
+            await fhir_patients.lock(conn, hospital, m.records[0].patient.mrn)
+            row = await fhir_patients.find(conn, hospital, m.records[0].patient.mrn)
+            if row is not None:
+                out[m.entry.index] = row.id
+    return out
+
+
 def _wants_representation(request: Request, warnings: list[Issue]) -> bool:
     prefer = request.headers.get("prefer", "")
     if "return=OperationOutcome" in prefer:
@@ -93,6 +140,8 @@ def router(runtime: Runtime) -> APIRouter:
             patient_id = result.patient_ids[n] if recs else None
             effective = _effective(recs[0]) if recs else None
             n += len(recs)
+            if isinstance(recs[0] if recs else None, PatientRecord) and patient_id:
+                resource, rid = await _the_patient(conn, hospital, recs[0], resource, rid, patient_id)
             stored.append(await fhir_store.save(conn, protector(), resource, hospital_id=hospital,
                                                 patient_id=patient_id, effective_at=effective, resource_id=rid))
         return stored, result.issues
@@ -120,10 +169,11 @@ def router(runtime: Runtime) -> APIRouter:
                 return _outcome(outcome.outcome_response(warnings))
             await uow.commit()
         saved = stored[0]
-        headers = {"Location": f"/fhir/{resource_type}/{saved['id']}/_history/1", "ETag": 'W/"1"'}
+        status, version = _status(saved)
+        headers = {"Location": f"/fhir/{resource_type}/{saved['id']}/_history/{version}", "ETag": f'W/"{version}"'}
         if _wants_representation(request, warnings):
-            return fhir(201, saved, headers)
-        return fhir(201, outcome.operation_outcome(warnings or []), headers)
+            return fhir(status, saved, headers)
+        return fhir(status, outcome.operation_outcome(warnings or []), headers)
 
     @r.post("", summary="Process a transaction Bundle (all or nothing)")
     @r.post("/", include_in_schema=False)
@@ -143,15 +193,18 @@ def router(runtime: Runtime) -> APIRouter:
         mapped, map_issues = fhir_bundle.transaction_records(entries, sending_facility=hospital)
         if any(i.severity == "error" for i in map_issues):
             return _outcome(outcome.outcome_response(map_issues))
-        ids = {e.full_url: f"{e.resource_type}/{e.resource_id or _new_id()}" for e in entries if e.full_url}
-        items = []
-        for m in mapped:
-            resource = fhir_bundle.rewrite_references(m.entry.resource, ids)
-            rid = ids.get(m.entry.full_url, "/").split("/", 1)[1] if m.entry.full_url else m.entry.resource_id
-            items.append((resource, list(m.records), rid))
         uow = runtime.uow()
         try:
             async with uow:
+                known = await _existing_patients(uow.conn, hospital, mapped)
+                ids = {e.full_url: f"{e.resource_type}/{known.get(e.index) or e.resource_id or _new_id()}"
+                       for e in entries if e.full_url}
+                items = []
+                for m in mapped:
+                    resource = fhir_bundle.rewrite_references(m.entry.resource, ids)
+                    rid = ids.get(m.entry.full_url, "/").split("/", 1)[1] if m.entry.full_url else \
+                        known.get(m.entry.index, m.entry.resource_id)
+                    items.append((resource, list(m.records), rid))
                 stored, ingest_issues = await _ingest_and_store(uow.conn, uow, hospital, items)
                 if stored is None:
                     return _outcome(outcome.outcome_response(issues + map_issues + ingest_issues))
@@ -159,11 +212,16 @@ def router(runtime: Runtime) -> APIRouter:
         except fhir_store.NotYours as exc:     # all or nothing: the whole Bundle is rolled back
             return _outcome(outcome.conflict(
                 f"{exc.resource_type}/{exc.resource_id} cannot be written by this hospital; use another id"))
-        return fhir(200, {"resourceType": "Bundle", "type": "transaction-response", "entry": [
-            {"response": {"status": "201 Created", "location": f"{s['resourceType']}/{s['id']}/_history/1",
-                          "outcome": outcome.operation_outcome(ingest_issues)} if ingest_issues else
-             {"status": "201 Created", "location": f"{s['resourceType']}/{s['id']}/_history/1"}}
-            for s in stored]})
+        except fhir_patients.MrnTaken as exc:
+            return _outcome(outcome.conflict(str(exc)))
+
+        def response(s: dict) -> dict:
+            status, version = _status(s)
+            out = {"status": "201 Created" if status == 201 else "200 OK",
+                   "location": f"{s['resourceType']}/{s['id']}/_history/{version}"}
+            return {"response": out | {"outcome": outcome.operation_outcome(ingest_issues)} if ingest_issues else out}
+        return fhir(200, {"resourceType": "Bundle", "type": "transaction-response",
+                          "entry": [response(s) for s in stored]})
 
     @r.get("/{resource_type}/{resource_id}", summary="Read a resource (audited)")
     async def read(resource_type: str, resource_id: str, principal: Clinician) -> Response:
@@ -176,7 +234,8 @@ def router(runtime: Runtime) -> APIRouter:
                                 outcome="allowed" if found else "denied-or-unknown")
         if found is None:
             return _outcome(outcome.not_found(resource_type, resource_id))
-        return fhir(200, found[0], {"ETag": f'W/"{found[0].get("meta", {}).get("versionId", "1")}"'})
+        body = fhir_patient.redacted(found[0], _viewer(principal), found[1])
+        return fhir(200, body, {"ETag": f'W/"{found[0].get("meta", {}).get("versionId", "1")}"'})
 
     @r.get("/{resource_type}", summary="Search (patient, subject, identifier, code, date, _id, _count; audited)")
     async def search(resource_type: str, request: Request, principal: Clinician) -> Response:
@@ -189,8 +248,21 @@ def router(runtime: Runtime) -> APIRouter:
             query = parse_search(resource_type, params)
         except SearchError as exc:
             return _outcome(outcome.bad_request(str(exc)))
+        viewer = _viewer(principal)
+        searchable = True
+        if viewer is not None and query.identifiers:
+            # another hospital's MRN is not searchable by a hospital, even for a patient it may see
+            visible = tuple(t for t in query.identifiers if not fhir_patient.foreign_mrn_system(t.system, viewer))
+            searchable = bool(visible)
+            query = replace(query, identifiers=visible)
         async with runtime.engine.begin() as conn:
-            found = await fhir_store.search(conn, principal, query, protector())
+            found = await fhir_store.search(conn, principal, query, protector()) if searchable else []
+            if viewer is not None and query.identifiers and all(t.system is None for t in query.identifiers):
+                found = [b for b in found if any(fhir_patient.matches_visible_identifier(b, t.value or "", viewer)
+                                                 for t in query.identifiers)]
+            filed = await fhir_patients.patient_ids(conn, [(b["resourceType"], b["id"]) for b in found]) \
+                if viewer is not None else {}
+            found = [fhir_patient.redacted(b, viewer, filed.get((b["resourceType"], b["id"]))) for b in found]
             await record_access(conn, principal, action="search", resource=f"{resource_type}?{request.url.query}"[:300],
                                 patient_id=None, purpose="fhir search", outcome=f"{len(found)} result(s)")
         return fhir(200, {"resourceType": "Bundle", "type": "searchset", "total": len(found),

@@ -27,6 +27,15 @@ def _visible_links(principal: Principal, links: list) -> list:
     return [link for link in links if link.hospital_id == principal.hospital_id]
 
 
+def _own_mrn(principal: Principal, mrn: pb.HospitalMrn) -> pb.HospitalMrn | None:
+    """The MRN a caller may name a patient by: a hospital its own (hospital_id empty or its own), an administrator
+    any hospital's; None for anything else (answered as an unknown patient)."""
+    hospital = mrn.hospital_id or principal.hospital_id or ""
+    allowed = principal.has_role(Roles.ALLIANCE_ADMIN) or hospital == principal.hospital_id
+    return pb.HospitalMrn(hospital_id=hospital, mrn=mrn.mrn.strip()) if allowed and hospital and mrn.mrn.strip() \
+        else None
+
+
 class PatientIndexServicer(pb_grpc.PatientIndexServicer):
     """A hospital sees patients it has an MRN for or an active referral grant on; admins see all; all audited."""
 
@@ -75,8 +84,12 @@ class PatientIndexServicer(pb_grpc.PatientIndexServicer):
         principal = current_principal()
         if not request.purpose.strip():
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "purpose is required (it is audited)")
+        if bool(request.patient_id) == request.HasField("mrn"):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "give patient_id or mrn (exactly one)")
+        mrn = _own_mrn(principal, request.mrn) if request.HasField("mrn") else None
         async with self._runtime.engine.begin() as conn:
-            patient_id, links = await self._load(conn, request.patient_id, None)
+            patient_id, links = await self._load(conn, request.patient_id or None, mrn) \
+                if request.patient_id or mrn is not None else (None, [])
             ok = await self._authorised(context, principal, conn, "read-summary", "PatientSummary",
                                         request.purpose, patient_id, links)
             row = (await conn.execute(select(patients).where(patients.c.patient_id == patient_id))).first() \

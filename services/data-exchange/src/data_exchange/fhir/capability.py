@@ -9,7 +9,9 @@ PUBLISHED = "2026-11-23"
 SOFTWARE = "Alliance data exchange"
 SECURITY_SERVICE = "http://terminology.hl7.org/CodeSystem/restful-security-service"
 _DOCS = {
-    "Patient": "Demographics; needs an MRN identifier of the sending hospital.",
+    "Patient": "Demographics; needs an MRN identifier of the sending hospital. One Patient per hospital + MRN "
+               "(HL7 v2 PIDs give it too; a create of a known MRN updates it). Carries the alliance patient id "
+               "as identifier https://alliance.example/fhir/sid/alliance-patient.",
     "Encounter": "Visits and stays with contained diagnoses/procedures and cost-line extensions.",
     "Observation": "Laboratory and imaging results.",
     "DiagnosticReport": "Reports with contained or referenced result Observations.",

@@ -8,7 +8,8 @@ The inverse direction of mapping_results.py / mapping_encounter.py, in the allia
   with contained Conditions (ICD-10) and Procedures (ICD-9-CM-3) and cost-line extensions.
 
 Codes carry both the alliance coding (as mapped) and the hospital's local coding (as sent), so a
-search by either finds the resource. Subjects are the sending hospital's MRN (a logical reference,
+search by either finds the resource. Subjects reference the Patient by server id (`Patient/<id>`, the
+hospital's Patient of that MRN, see patient.py) and by the sending hospital's MRN (a logical reference,
 as the profile requires) — no names or national IDs. Resource ids are derived from the record key,
 so a resent or corrected message updates the same resources rather than adding new ones. Every
 resource carries `meta.source` and a `meta.tag` saying it was received as HL7 v2.
@@ -116,9 +117,11 @@ def _coding(system: str, code: str, display: str) -> dict[str, str]:
     return coding
 
 
-def subject(hospital_id: str, mrn: str) -> dict[str, Any]:
-    """The patient as the sending hospital knows them: a logical reference by MRN (no name, no national ID)."""
-    return {"type": "Patient", "identifier": {"system": systems.mrn_system(hospital_id), "value": mrn}}
+def subject(hospital_id: str, mrn: str, patient: str | None = None) -> dict[str, Any]:
+    """The patient as the sending hospital knows them: the Patient's server id (when known, so a client can
+    read it) and the MRN as a logical reference (no name, no national ID)."""
+    out: dict[str, Any] = {"reference": f"Patient/{patient}"} if patient else {}
+    return out | {"type": "Patient", "identifier": {"system": systems.mrn_system(hospital_id), "value": mrn}}
 
 
 def _when(moment: datetime) -> str:
@@ -128,14 +131,14 @@ def _when(moment: datetime) -> str:
 # --- results -------------------------------------------------------------------------------
 
 def result_resources(original: ResultReport, mapped: ResultReport, *, hospital_id: str,
-                     record_key: str) -> list[Derived]:
+                     record_key: str, patient: str | None = None) -> list[Derived]:
     """A DiagnosticReport and its Observations (one per line) for one published ResultReport."""
     sequences = [o.sequence for o in original.observations]
     unique = len(set(sequences)) == len(sequences)
     lines: list[Derived] = []
     for position, (o, m) in enumerate(zip(original.observations, mapped.observations, strict=True), 1):
         key = f"{record_key}/{o.sequence if unique else f'#{position}'}"
-        lines.append(Derived(observation(original, mapped, o, m, hospital_id=hospital_id, key=key),
+        lines.append(Derived(observation(original, mapped, o, m, hospital_id=hospital_id, key=key, patient=patient),
                              o.effective_at or original.observed_at, record_key))
     report: dict[str, Any] = {
         "resourceType": "DiagnosticReport",
@@ -145,7 +148,7 @@ def result_resources(original: ResultReport, mapped: ResultReport, *, hospital_i
         "status": report_status([o.status for o in original.observations]),
         "category": [{"coding": [_category_coding(original.category)]}],
         "code": concept(CodeKind.ITEM, original.service, mapped.service, hospital_id),
-        "subject": subject(hospital_id, original.patient.mrn),
+        "subject": subject(hospital_id, original.patient.mrn, patient),
         "effectiveDateTime": _when(original.observed_at),
         "result": [{"reference": f"Observation/{line.id}"} for line in lines],
     }
@@ -153,7 +156,7 @@ def result_resources(original: ResultReport, mapped: ResultReport, *, hospital_i
 
 
 def observation(report: ResultReport, mapped_report: ResultReport, o: Observation, m: Observation, *,
-                hospital_id: str, key: str) -> dict[str, Any]:
+                hospital_id: str, key: str, patient: str | None = None) -> dict[str, Any]:
     """One result line as a standalone Observation."""
     resource: dict[str, Any] = {
         "resourceType": "Observation",
@@ -164,7 +167,7 @@ def observation(report: ResultReport, mapped_report: ResultReport, o: Observatio
         "status": OBSERVATION_STATUS.get(o.status, "unknown"),
         "category": [{"coding": [{"system": systems.OBSERVATION_CATEGORY, "code": report.category.value}]}],
         "code": concept(CodeKind.ITEM, o.item, m.item, hospital_id),
-        "subject": subject(hospital_id, report.patient.mrn),
+        "subject": subject(hospital_id, report.patient.mrn, patient),
         "effectiveDateTime": _when(o.effective_at or report.observed_at),
         **observation_value(o),
     }
@@ -237,7 +240,8 @@ def _based_on(report: ResultReport, hospital_id: str) -> dict[str, Any]:
 
 # --- encounters ----------------------------------------------------------------------------
 
-def visit_encounter(stages: Sequence[tuple[EncounterRecord, EncounterRecord]], *, hospital_id: str) -> Derived:
+def visit_encounter(stages: Sequence[tuple[EncounterRecord, EncounterRecord]], *, hospital_id: str,
+                    patient: str | None = None) -> Derived:
     """One Encounter from the published records (as sent, as mapped) of one visit.
 
     The most advanced event (discharge > admission > registration > update) gives the status and,
@@ -266,7 +270,7 @@ def visit_encounter(stages: Sequence[tuple[EncounterRecord, EncounterRecord]], *
         "identifier": [{"system": systems.visit_system(hospital_id), "value": visit}],
         "status": status,
         "class": _encounter_class(head.patient_class),
-        "subject": subject(hospital_id, head.patient.mrn),
+        "subject": subject(hospital_id, head.patient.mrn, patient),
     }
     if department:
         resource["serviceType"] = concept(CodeKind.DEPARTMENT, *department, hospital_id)

@@ -18,7 +18,7 @@ NATIONAL_ID = "urn:oid:2.16.156.10011.1.1"
 NATIONAL_ID_WS_T_500 = "urn:oid:2.16.156.10011.1.3"
 NATIONAL_ID_SYSTEMS = frozenset({NATIONAL_ID, NATIONAL_ID_WS_T_500})
 INSURANCE = f"{ALLIANCE}/sid/insurance"
-ALLIANCE_PATIENT = f"{ALLIANCE}/sid/alliance-patient"
+ALLIANCE_PATIENT = f"{ALLIANCE}/sid/alliance-patient"   # the alliance patient id (AP-…) on every Patient
 MRN_PREFIX = f"{ALLIANCE}/sid/mrn/"
 
 # Code systems

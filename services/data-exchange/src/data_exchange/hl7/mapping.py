@@ -6,6 +6,8 @@ Alliance profile notes:
 - MRN is the PID-3 repetition typed "MR", else the first repetition not typed as a national
   or insurance identifier (a resident ID number is never used as the MRN).
 - ADT^A08 with PV1-2 "N" (not applicable) and no PV1-19 is a demographics update: PatientRecord.
+- ADT^A28/A31 (add/update person information) are demographics only: PatientRecord, any PV1 ignored.
+- ADT^A40 (merge patient, one PID/MRG pair): PatientMerge of MRG-1's MRN into PID-3's.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from data_exchange.domain.clinical import (
     Observation,
     OrderRecord,
     PatientIdentity,
+    PatientMerge,
     PatientRecord,
     Procedure,
     Record,
@@ -134,8 +137,12 @@ def to_records(msg: Message) -> tuple[list[Record], list[Issue]]:
     if not facility:
         raise Hl7Error(101, "sending facility missing", segment="MSH", field=4, reject=True)
     mtype, event = msg.message_type, msg.trigger_event
-    if mtype == "ADT" and event in _ENCOUNTER_KINDS:
-        records: list[Record] = [_encounter(msg, facility, _ENCOUNTER_KINDS[event], issues)]
+    if mtype == "ADT" and event == "A40":
+        return [_merge(msg, facility, issues)], list(issues)
+    if mtype == "ADT" and event in ("A28", "A31"):
+        records: list[Record] = [PatientRecord(sending_facility=facility, patient=_patient(msg, issues))]
+    elif mtype == "ADT" and event in _ENCOUNTER_KINDS:
+        records = [_encounter(msg, facility, _ENCOUNTER_KINDS[event], issues)]
     elif mtype == "ORU" and event == "R01":
         records = list(_results(msg, facility, issues))
     elif (mtype, event) in (("ORM", "O01"), ("OML", "O21")):
@@ -219,6 +226,24 @@ def _sex(pid: Segment, issues: _Issues) -> Sex:
 
 
 # --- ADT -----------------------------------------------------------------------------------
+
+def _merge(msg: Message, facility: str, issues: _Issues) -> PatientMerge:
+    """ADT^A40: the prior MRN is MRG-1's repetition typed MR, else its first."""
+    patient = _patient(msg, issues)
+    mrg = msg.segment("MRG")
+    if mrg is None:
+        raise Hl7Error(100, "required segment MRG missing", segment="MRG")
+    prior = fallback = None
+    for rep in _reps(mrg, 1, issues):
+        ident = mrg.get(1, 1, repetition=rep).strip()
+        if ident and mrg.get(1, 5, repetition=rep).strip().upper() == "MR":
+            prior = prior or ident
+        fallback = fallback or ident or None
+    prior = _bounded(mrg, 1, prior or fallback, "prior medical record number")
+    if not prior:
+        raise _missing(mrg, "MRG", 1, "prior medical record number")
+    return PatientMerge(sending_facility=facility, patient=patient, prior_mrn=prior)
+
 
 def _encounter(msg: Message, facility: str, kind: EncounterKind,
                issues: _Issues) -> EncounterRecord | PatientRecord:

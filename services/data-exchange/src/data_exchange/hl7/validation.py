@@ -6,10 +6,12 @@ from data_exchange.hl7.errors import Hl7Error
 from data_exchange.hl7.parser import Message
 
 SUPPORTED: frozenset[tuple[str, str]] = frozenset({
-    ("ADT", "A01"), ("ADT", "A04"), ("ADT", "A08"), ("ADT", "A03"),
+    ("ADT", "A01"), ("ADT", "A04"), ("ADT", "A08"), ("ADT", "A03"), ("ADT", "A28"), ("ADT", "A31"),
+    ("ADT", "A40"),
     ("ORU", "R01"), ("ORM", "O01"), ("OML", "O21"),
 })
 SUPPORTED_TYPES = frozenset(t for t, _ in SUPPORTED)
+PERSON_EVENTS = frozenset({"A28", "A31"})  # demographics only: add / update person information
 PROCESSING_IDS = frozenset({"P", "D", "T"})
 VERSIONS = frozenset({"2.3", "2.3.1", "2.4", "2.5", "2.5.1"})
 MAX_FIELDS = 256  # no standard segment comes close; more is hostile or broken
@@ -67,7 +69,11 @@ def check_structure(msg: Message) -> None:
     if names.count("PID") > 1:
         raise _sequence_error("PID segment repeated", "PID", 2)
     mtype = msg.message_type
-    if mtype == "ADT":
+    if mtype == "ADT" and msg.trigger_event in PERSON_EVENTS:
+        _check_person(names)
+    elif mtype == "ADT" and msg.trigger_event == "A40":
+        _require_before(names, "PID", "MRG")
+    elif mtype == "ADT":
         _check_adt(names)
     elif mtype == "ORU":
         _check_oru(msg)
@@ -82,6 +88,14 @@ def _require_before(names: list[str], first: str, then: str) -> None:
         raise _sequence_error(f"required segment {then} missing", then)
     if names.index(then) < names.index(first):
         raise _sequence_error(f"{then} before {first}", then)
+
+
+def _check_person(names: list[str]) -> None:
+    """A28/A31 (add/update person information): a PID; the PV1 (usually class N) is optional."""
+    if "PID" not in names:
+        raise _sequence_error("required segment PID missing", "PID")
+    if names.count("PV1") > 1:
+        raise _sequence_error("PV1 segment repeated", "PV1", 2)
 
 
 def _check_adt(names: list[str]) -> None:

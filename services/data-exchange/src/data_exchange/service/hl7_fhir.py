@@ -5,6 +5,10 @@ Only published records are exposed: a held record (unmapped codes) has no FHIR r
 re-published; a record that goes back to held (a resent message with a new unmapped code) leaves the last
 published version in place, as the event stream does. Resources that arrived as FHIR are stored by the
 FHIR endpoint itself and are not derived again.
+
+Every HL7 v2 message with a PID also writes the hospital's Patient of that MRN (held or not: the patient is
+not coded data), and the derived resources reference it by server id (`subject.reference`). When the MRN's
+Patient came first by FHIR, that Patient is refreshed instead of a second one being derived (patient.py).
 """
 
 from __future__ import annotations
@@ -14,10 +18,11 @@ import logging
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..adapters import code_maps, fhir_store
+from ..adapters import code_maps, fhir_patients, fhir_store
 from ..adapters.orm import clinical_records
 from ..domain.clinical import EncounterRecord, Record, ResultReport
 from ..domain.code_mapping import local_codes, map_record
+from ..domain.mpi import IdentifierProtector
 from ..domain.serialization import record_from_json
 from ..fhir import derived
 
@@ -25,19 +30,33 @@ SOURCE = "hl7v2"
 log = logging.getLogger(__name__)
 
 
+async def publish_patient(conn: AsyncConnection, protector: IdentifierProtector | None, record: Record, *,
+                          hospital_id: str, patient_id: str) -> str:
+    """Create or refresh the hospital's Patient from a message's PID; returns the Patient's server id."""
+    return await fhir_patients.save_from_hl7(conn, protector, record.patient, hospital_id=hospital_id,
+                                             patient_id=patient_id)
+
+
 async def publish_as_fhir(conn: AsyncConnection, *, record_id: str, record: Record, mapped: Record,
-                          hospital_id: str, patient_id: str) -> None:
-    """Write (or update) the FHIR resources of one just-published HL7 v2 record."""
+                          hospital_id: str, patient_id: str, patient: str | None = None) -> None:
+    """Write (or update) the FHIR resources of one just-published HL7 v2 record.
+
+    `patient` is the Patient's server id; without it, the MRN's Patient is looked up (made if missing).
+    """
+    if not isinstance(record, ResultReport | EncounterRecord):
+        return
+    if patient is None:
+        patient = await publish_patient(conn, None, record, hospital_id=hospital_id, patient_id=patient_id)
     match record, mapped:
         case ResultReport(), ResultReport():
             key = record_id
             await _lock(conn, key)
-            items = derived.result_resources(record, mapped, hospital_id=hospital_id, record_key=key)
+            items = derived.result_resources(record, mapped, hospital_id=hospital_id, record_key=key, patient=patient)
         case EncounterRecord(), EncounterRecord():
             key = derived.visit_key(hospital_id, record.visit_number)
             await _lock(conn, key)
             stages = [(record, mapped), *await _rest_of_visit(conn, hospital_id, record.visit_number, record_id)]
-            items = [derived.visit_encounter(stages, hospital_id=hospital_id)]
+            items = [derived.visit_encounter(stages, hospital_id=hospital_id, patient=patient)]
         case _:
             return
     meta = derived.meta(hospital_id)

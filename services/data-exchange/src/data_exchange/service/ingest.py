@@ -24,14 +24,17 @@ from ..domain.clinical import (
     Issue,
     OrderRecord,
     PatientIdentity,
+    PatientMerge,
     PatientRecord,
     Record,
     ResultReport,
 )
 from ..domain.code_mapping import CodeKind, local_codes, map_record
+from ..domain.mpi import IdentifierProtector
 from ..domain.serialization import record_from_json, record_to_json
 from .hl7_fhir import SOURCE as HL7V2
-from .hl7_fhir import publish_as_fhir
+from .hl7_fhir import publish_as_fhir, publish_patient
+from .patient_admin import merge_mrns
 
 
 class PatientIndex(Protocol):
@@ -40,6 +43,15 @@ class PatientIndex(Protocol):
     async def resolve(self, conn: AsyncConnection, identity: PatientIdentity, hospital_id: str,
                       now: datetime) -> tuple[str, list[Message]]:
         """The alliance patient id for this hospital's patient, and any events the linking raised."""
+        ...
+
+    async def survivor(self, conn: AsyncConnection, patient_id: str) -> str | None:
+        """The patient `patient_id` is (through merges) now."""
+        ...
+
+    @property
+    def protector(self) -> IdentifierProtector:
+        """Hashes and masks identifiers (the national ID of a Patient resource is stored masked)."""
         ...
 
 
@@ -68,6 +80,11 @@ def record_id(record: Record, hospital_id: str) -> str:
 async def ingest(conn: AsyncConnection, sink: EventSink, records: Sequence[Record], *, hospital_id: str,
                  source: str, patients: PatientIndex, now: datetime) -> IngestOutcome:
     """Validate everything first; write nothing unless every record passes (no half-written input)."""
+    merges = [r for r in records if isinstance(r, PatientMerge)]
+    if merges:                                   # ADT^A40: the patient index, not clinical data
+        found = [i for m in merges if (i := await merge_mrns(conn, sink, m, hospital_id=hospital_id, now=now,
+                                                              survivor_of=patients.survivor)) is not None]
+        return IngestOutcome(not any(i.severity == "error" for i in found), found, [])
     lookup = await code_maps.lookup_for(conn, hospital_id, (c for r in records for c in local_codes(r)))
     mapped = [map_record(r, lookup) for r in records]
     issues: list[Issue] = []
@@ -98,9 +115,12 @@ async def ingest(conn: AsyncConnection, sink: EventSink, records: Sequence[Recor
             for event in events_for(record, done, patient_id=patient_id, hospital_id=hospital_id, source=source):
                 sink.publish(TOPIC, patient_id, event)
         await _store(conn, rid, record, hospital_id, patient_id, source, unmapped)
-        if not unmapped and source == HL7V2:
-            await publish_as_fhir(conn, record_id=rid, record=record, mapped=done, hospital_id=hospital_id,
-                                  patient_id=patient_id)
+        if source == HL7V2:
+            patient = await publish_patient(conn, patients.protector, record, hospital_id=hospital_id,
+                                            patient_id=patient_id)
+            if not unmapped:
+                await publish_as_fhir(conn, record_id=rid, record=record, mapped=done, hospital_id=hospital_id,
+                                      patient_id=patient_id, patient=patient)
     return IngestOutcome(True, issues, ids, held, tuple(patient_ids))
 
 

@@ -98,7 +98,7 @@ def _header_cases() -> list[Case]:
         ("type-script", 9, f"{SCRIPT}^A01", "MSH^1^9^^1"),
         ("type-empty", 9, "", "MSH^1^9^^1"),
         ("event-a02", 9, "ADT^A02^ADT_A02", "MSH^1^9^^2"),
-        ("event-a40", 9, "ADT^A40", "MSH^1^9^^2"),
+        ("event-a11", 9, "ADT^A11", "MSH^1^9^^2"),
         ("event-r03", 9, "ORU^R03", "MSH^1^9^^2"),
         ("event-o02", 9, "ORM^O02", "MSH^1^9^^2"),
         ("event-missing", 9, "ADT", "MSH^1^9^^2"),

@@ -21,6 +21,7 @@ from data_exchange.domain.clinical import (
     EncounterKind,
     EncounterRecord,
     OrderRecord,
+    PatientMerge,
     PatientRecord,
     ResultCategory,
     ResultReport,
@@ -84,6 +85,23 @@ def test_a08_with_patient_class_n_and_no_visit_is_a_demographics_update():
     draft = setf(setf(adt("A08"), "PV1", 2, "N"), "PV1", 19, "")
     record, _ = _one(draft)
     assert isinstance(record, PatientRecord) and record.patient.mrn == "MRN000123"
+
+
+@pytest.mark.parametrize("event", ["A28", "A31"])
+def test_a28_and_a31_are_demographics_only_with_or_without_a_visit(event):
+    with_visit, _ = _one(setf(adt(), "MSH", 9, f"ADT^{event}^ADT_A05"))
+    without, _ = _one(drop(setf(adt(), "MSH", 9, f"ADT^{event}^ADT_A05"), "PV1"))
+    for record in (with_visit, without):
+        assert isinstance(record, PatientRecord) and record.patient.mrn == "MRN000123"
+        assert (record.patient.name, record.patient.birth_date) == ("张三丰", date(1949, 12, 31))
+
+
+def test_a40_merges_the_mrg_mrn_into_the_pid_mrn_preferring_the_mr_repetition():
+    merge = drop(setf(adt(), "MSH", 9, "ADT^A40^ADT_A39"), "PV1")
+    record, _ = _one(merge + [("MRG", {1: "INS-7^^^H001^SS~OLD-1^^^H001^MR"})])
+    assert isinstance(record, PatientMerge) and (record.patient.mrn, record.prior_mrn) == ("MRN000123", "OLD-1")
+    err = _error(merge + [("MRG", {2: "x"})])
+    assert (err.code, err.segment, err.field) == (101, "MRG", 1)
 
 
 def test_a03_discharge_carries_times_and_cost_lines_in_exact_fen():

@@ -12,9 +12,28 @@ ALL_SAMPLES = {
 }
 
 
-def test_the_supported_set_is_the_seven_agreed_message_types():
-    assert {f"{t}^{e}" for t, e in SUPPORTED} == {
-        "ADT^A01", "ADT^A04", "ADT^A08", "ADT^A03", "ORU^R01", "ORM^O01", "OML^O21"}
+def test_the_supported_set_is_the_ten_agreed_message_types():
+    assert {f"{t}^{e}" for t, e in SUPPORTED} == {"ADT^A01", "ADT^A04", "ADT^A08", "ADT^A03", "ADT^A28", "ADT^A31",
+                                                 "ADT^A40", "ORU^R01", "ORM^O01", "OML^O21"}
+
+
+def test_a_merge_needs_an_mrg_after_the_pid():
+    merge = drop(setf(adt(), "MSH", 9, "ADT^A40^ADT_A39"), "PV1")
+    check_structure(parse(render(merge + [("MRG", {1: "OLD-1^^^H001^MR"})])))
+    with pytest.raises(Hl7Error) as err:
+        check_structure(parse(render(merge)))
+    assert (err.value.code, err.value.segment) == (100, "MRG")
+
+
+@pytest.mark.parametrize("event", ["A28", "A31"])
+def test_person_information_needs_a_pid_but_no_pv1(event):
+    draft = drop(setf(adt(), "MSH", 9, f"ADT^{event}^ADT_A05"), "PV1")
+    msg = parse(render(draft))
+    check_header(msg)
+    check_structure(msg)
+    with pytest.raises(Hl7Error) as err:
+        check_structure(parse(render(drop(draft, "PID"))))
+    assert (err.value.code, err.value.segment) == (100, "PID")
 
 
 @pytest.mark.parametrize("name", ALL_SAMPLES)

@@ -20,13 +20,30 @@ class RecognitionServicer(pb_grpc.RecognitionServicer):
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
 
+    async def _patient(self, context, hospital: str, patient_id: str, mrn: str) -> str:
+        """The alliance id the request names: given, or the caller's own MRN resolved with the caller's token."""
+        if bool(patient_id) == bool(mrn.strip()):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "name the patient by patient_id or by mrn")
+        if patient_id:
+            return patient_id
+        index = self._runtime.extras.get("patient_index")
+        if index is None:
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, "MRN resolution is not configured; use patient_id")
+        token = next((v.split(" ", 1)[-1] for k, v in context.invocation_metadata() or () if k == "authorization"), "")
+        try:
+            resolved = await index.resolve_mrn(hospital, mrn.strip(), token)
+        except grpc.aio.AioRpcError:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "the patient index did not answer; retry")
+        return resolved or f"unknown-mrn:{mrn.strip()}"
+
     async def _answer(self, context, patient_id: str, at: datetime, item_codes: list[str] | None,
-                      after_surgery: bool) -> pb.CheckRecognitionResponse:
+                      after_surgery: bool, mrn: str = "") -> pb.CheckRecognitionResponse:
         principal = current_principal()
         if not principal.hospital_id:
             await context.abort(grpc.StatusCode.PERMISSION_DENIED, "a hospital token names its hospital")
-        if not patient_id or (item_codes is not None and not 0 < len(item_codes) <= 100):
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "patient_id and 1-100 item_codes are required")
+        if item_codes is not None and not 0 < len(item_codes) <= 100:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "1-100 item_codes are required")
+        patient_id = await self._patient(context, principal.hospital_id, patient_id, mrn)
         outcome = await check(self._runtime.engine, hospital=principal.hospital_id, subject=principal.subject,
                               patient_id=patient_id, item_codes=item_codes, at=at, after_surgery=after_surgery)
         if not outcome.allowed:
@@ -44,12 +61,12 @@ class RecognitionServicer(pb_grpc.RecognitionServicer):
     async def CheckRecognition(self, request: pb.CheckRecognitionRequest, context) -> pb.CheckRecognitionResponse:
         at = request.at.ToDatetime(tzinfo=UTC) if request.HasField("at") else datetime.now(UTC)
         return await self._answer(context, request.patient_id, at, list(request.item_codes),
-                                  request.inpatient_after_surgery)
+                                  request.inpatient_after_surgery, request.mrn)
 
     @grpc_roles(Roles.HOSPITAL, scoped=True)
     async def ListRecognisable(self, request: pb.ListRecognisableRequest, context) -> pb.CheckRecognitionResponse:
         at = request.at.ToDatetime(tzinfo=UTC) if request.HasField("at") else datetime.now(UTC)
-        return await self._answer(context, request.patient_id, at, None, False)
+        return await self._answer(context, request.patient_id, at, None, False, request.mrn)
 
 
 def add_services(runtime: Runtime, server: grpc.aio.Server) -> list[str]:

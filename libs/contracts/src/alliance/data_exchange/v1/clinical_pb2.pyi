@@ -226,12 +226,14 @@ class ResolvePatientResponse(_message.Message):
     def __init__(self, patient_id: _Optional[str] = ..., mrns: _Optional[_Iterable[_Union[HospitalMrn, _Mapping]]] = ...) -> None: ...
 
 class GetPatientSummaryRequest(_message.Message):
-    __slots__ = ("patient_id", "purpose")
+    __slots__ = ("patient_id", "purpose", "mrn")
     PATIENT_ID_FIELD_NUMBER: _ClassVar[int]
     PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    MRN_FIELD_NUMBER: _ClassVar[int]
     patient_id: str
     purpose: str
-    def __init__(self, patient_id: _Optional[str] = ..., purpose: _Optional[str] = ...) -> None: ...
+    mrn: HospitalMrn
+    def __init__(self, patient_id: _Optional[str] = ..., purpose: _Optional[str] = ..., mrn: _Optional[_Union[HospitalMrn, _Mapping]] = ...) -> None: ...
 
 class PatientSummary(_message.Message):
     __slots__ = ("patient_id", "name", "sex", "birth_date", "national_id_masked", "mrns", "recent_encounters")

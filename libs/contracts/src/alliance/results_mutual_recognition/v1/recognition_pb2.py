@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n8alliance/results_mutual_recognition/v1/recognition.proto\x12&alliance.results_mutual_recognition.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9f\x02\n\x12RecognitionDecided\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x01 \x01(\t\x12\x12\n\npatient_id\x18\x02 \x01(\t\x12\x1b\n\x13requesting_hospital\x18\x03 \x01(\t\x12\x11\n\titem_code\x18\x04 \x01(\t\x12\x0f\n\x07outcome\x18\x05 \x01(\t\x12\x11\n\tresult_id\x18\x06 \x01(\t\x12\x18\n\x10issuing_hospital\x18\x07 \x01(\t\x12\x12\n\nsaving_fen\x18\x08 \x01(\x03\x12\x15\n\rprice_missing\x18\t \x01(\x08\x12\x16\n\x0e\x64\x65\x63line_reason\x18\n \x01(\t\x12/\n\x0boccurred_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xc1\x01\n\x14QcEligibilityChanged\x12\x0e\n\x06lab_id\x18\x01 \x01(\t\x12\x11\n\titem_code\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x32\n\x0e\x65\x66\x66\x65\x63tive_from\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\treference\x18\x05 \x01(\t\x12/\n\x0boccurred_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x8a\x01\n\x17\x43heckRecognitionRequest\x12\x12\n\npatient_id\x18\x01 \x01(\t\x12\x12\n\nitem_codes\x18\x02 \x03(\t\x12&\n\x02\x61t\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1f\n\x17inpatient_after_surgery\x18\x04 \x01(\x08\"\xad\x01\n\x10RecognisedResult\x12\x11\n\tresult_id\x18\x01 \x01(\t\x12\x13\n\x0bhospital_id\x18\x02 \x01(\t\x12\x0e\n\x06lab_id\x18\x03 \x01(\t\x12\r\n\x05value\x18\x04 \x01(\t\x12\x0c\n\x04unit\x18\x05 \x01(\t\x12\x30\n\x0c\x65\x66\x66\x65\x63tive_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nreport_ref\x18\x07 \x01(\t\"\x94\x01\n\x0cItemDecision\x12\x11\n\titem_code\x18\x01 \x01(\t\x12L\n\nrecognised\x18\x02 \x03(\x0b\x32\x38.alliance.results_mutual_recognition.v1.RecognisedResult\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x13\n\x0b\x65xplanation\x18\x04 \x01(\t\"q\n\x18\x43heckRecognitionResponse\x12\x10\n\x08\x63heck_id\x18\x01 \x01(\t\x12\x43\n\x05items\x18\x02 \x03(\x0b\x32\x34.alliance.results_mutual_recognition.v1.ItemDecision\"U\n\x17ListRecognisableRequest\x12\x12\n\npatient_id\x18\x01 \x01(\t\x12&\n\x02\x61t\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp2\xbd\x02\n\x0bRecognition\x12\x95\x01\n\x10\x43heckRecognition\x12?.alliance.results_mutual_recognition.v1.CheckRecognitionRequest\x1a@.alliance.results_mutual_recognition.v1.CheckRecognitionResponse\x12\x95\x01\n\x10ListRecognisable\x12?.alliance.results_mutual_recognition.v1.ListRecognisableRequest\x1a@.alliance.results_mutual_recognition.v1.CheckRecognitionResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n8alliance/results_mutual_recognition/v1/recognition.proto\x12&alliance.results_mutual_recognition.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9f\x02\n\x12RecognitionDecided\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x01 \x01(\t\x12\x12\n\npatient_id\x18\x02 \x01(\t\x12\x1b\n\x13requesting_hospital\x18\x03 \x01(\t\x12\x11\n\titem_code\x18\x04 \x01(\t\x12\x0f\n\x07outcome\x18\x05 \x01(\t\x12\x11\n\tresult_id\x18\x06 \x01(\t\x12\x18\n\x10issuing_hospital\x18\x07 \x01(\t\x12\x12\n\nsaving_fen\x18\x08 \x01(\x03\x12\x15\n\rprice_missing\x18\t \x01(\x08\x12\x16\n\x0e\x64\x65\x63line_reason\x18\n \x01(\t\x12/\n\x0boccurred_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xc1\x01\n\x14QcEligibilityChanged\x12\x0e\n\x06lab_id\x18\x01 \x01(\t\x12\x11\n\titem_code\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x32\n\x0e\x65\x66\x66\x65\x63tive_from\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\treference\x18\x05 \x01(\t\x12/\n\x0boccurred_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x97\x01\n\x17\x43heckRecognitionRequest\x12\x12\n\npatient_id\x18\x01 \x01(\t\x12\x12\n\nitem_codes\x18\x02 \x03(\t\x12&\n\x02\x61t\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1f\n\x17inpatient_after_surgery\x18\x04 \x01(\x08\x12\x0b\n\x03mrn\x18\x05 \x01(\t\"\xad\x01\n\x10RecognisedResult\x12\x11\n\tresult_id\x18\x01 \x01(\t\x12\x13\n\x0bhospital_id\x18\x02 \x01(\t\x12\x0e\n\x06lab_id\x18\x03 \x01(\t\x12\r\n\x05value\x18\x04 \x01(\t\x12\x0c\n\x04unit\x18\x05 \x01(\t\x12\x30\n\x0c\x65\x66\x66\x65\x63tive_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nreport_ref\x18\x07 \x01(\t\"\x94\x01\n\x0cItemDecision\x12\x11\n\titem_code\x18\x01 \x01(\t\x12L\n\nrecognised\x18\x02 \x03(\x0b\x32\x38.alliance.results_mutual_recognition.v1.RecognisedResult\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x13\n\x0b\x65xplanation\x18\x04 \x01(\t\"q\n\x18\x43heckRecognitionResponse\x12\x10\n\x08\x63heck_id\x18\x01 \x01(\t\x12\x43\n\x05items\x18\x02 \x03(\x0b\x32\x34.alliance.results_mutual_recognition.v1.ItemDecision\"b\n\x17ListRecognisableRequest\x12\x12\n\npatient_id\x18\x01 \x01(\t\x12&\n\x02\x61t\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0b\n\x03mrn\x18\x03 \x01(\t2\xbd\x02\n\x0bRecognition\x12\x95\x01\n\x10\x43heckRecognition\x12?.alliance.results_mutual_recognition.v1.CheckRecognitionRequest\x1a@.alliance.results_mutual_recognition.v1.CheckRecognitionResponse\x12\x95\x01\n\x10ListRecognisable\x12?.alliance.results_mutual_recognition.v1.ListRecognisableRequest\x1a@.alliance.results_mutual_recognition.v1.CheckRecognitionResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,15 +37,15 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_QCELIGIBILITYCHANGED']._serialized_start=424
   _globals['_QCELIGIBILITYCHANGED']._serialized_end=617
   _globals['_CHECKRECOGNITIONREQUEST']._serialized_start=620
-  _globals['_CHECKRECOGNITIONREQUEST']._serialized_end=758
-  _globals['_RECOGNISEDRESULT']._serialized_start=761
-  _globals['_RECOGNISEDRESULT']._serialized_end=934
-  _globals['_ITEMDECISION']._serialized_start=937
-  _globals['_ITEMDECISION']._serialized_end=1085
-  _globals['_CHECKRECOGNITIONRESPONSE']._serialized_start=1087
-  _globals['_CHECKRECOGNITIONRESPONSE']._serialized_end=1200
-  _globals['_LISTRECOGNISABLEREQUEST']._serialized_start=1202
-  _globals['_LISTRECOGNISABLEREQUEST']._serialized_end=1287
-  _globals['_RECOGNITION']._serialized_start=1290
-  _globals['_RECOGNITION']._serialized_end=1607
+  _globals['_CHECKRECOGNITIONREQUEST']._serialized_end=771
+  _globals['_RECOGNISEDRESULT']._serialized_start=774
+  _globals['_RECOGNISEDRESULT']._serialized_end=947
+  _globals['_ITEMDECISION']._serialized_start=950
+  _globals['_ITEMDECISION']._serialized_end=1098
+  _globals['_CHECKRECOGNITIONRESPONSE']._serialized_start=1100
+  _globals['_CHECKRECOGNITIONRESPONSE']._serialized_end=1213
+  _globals['_LISTRECOGNISABLEREQUEST']._serialized_start=1215
+  _globals['_LISTRECOGNISABLEREQUEST']._serialized_end=1313
+  _globals['_RECOGNITION']._serialized_start=1316
+  _globals['_RECOGNITION']._serialized_end=1633
 # @@protoc_insertion_point(module_scope)

@@ -52,16 +52,18 @@ class QcEligibilityChanged(_message.Message):
     def __init__(self, lab_id: _Optional[str] = ..., item_code: _Optional[str] = ..., status: _Optional[str] = ..., effective_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reference: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CheckRecognitionRequest(_message.Message):
-    __slots__ = ("patient_id", "item_codes", "at", "inpatient_after_surgery")
+    __slots__ = ("patient_id", "item_codes", "at", "inpatient_after_surgery", "mrn")
     PATIENT_ID_FIELD_NUMBER: _ClassVar[int]
     ITEM_CODES_FIELD_NUMBER: _ClassVar[int]
     AT_FIELD_NUMBER: _ClassVar[int]
     INPATIENT_AFTER_SURGERY_FIELD_NUMBER: _ClassVar[int]
+    MRN_FIELD_NUMBER: _ClassVar[int]
     patient_id: str
     item_codes: _containers.RepeatedScalarFieldContainer[str]
     at: _timestamp_pb2.Timestamp
     inpatient_after_surgery: bool
-    def __init__(self, patient_id: _Optional[str] = ..., item_codes: _Optional[_Iterable[str]] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., inpatient_after_surgery: _Optional[bool] = ...) -> None: ...
+    mrn: str
+    def __init__(self, patient_id: _Optional[str] = ..., item_codes: _Optional[_Iterable[str]] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., inpatient_after_surgery: _Optional[bool] = ..., mrn: _Optional[str] = ...) -> None: ...
 
 class RecognisedResult(_message.Message):
     __slots__ = ("result_id", "hospital_id", "lab_id", "value", "unit", "effective_at", "report_ref")
@@ -102,9 +104,11 @@ class CheckRecognitionResponse(_message.Message):
     def __init__(self, check_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[ItemDecision, _Mapping]]] = ...) -> None: ...
 
 class ListRecognisableRequest(_message.Message):
-    __slots__ = ("patient_id", "at")
+    __slots__ = ("patient_id", "at", "mrn")
     PATIENT_ID_FIELD_NUMBER: _ClassVar[int]
     AT_FIELD_NUMBER: _ClassVar[int]
+    MRN_FIELD_NUMBER: _ClassVar[int]
     patient_id: str
     at: _timestamp_pb2.Timestamp
-    def __init__(self, patient_id: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    mrn: str
+    def __init__(self, patient_id: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., mrn: _Optional[str] = ...) -> None: ...
