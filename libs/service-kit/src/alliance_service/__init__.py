@@ -11,8 +11,10 @@ from .bounds import (
     bounded_date,
     bounded_datetime,
     bounded_period,
+    first_duplicate,
     optional_timestamp,
     timestamp_to_datetime,
+    unique_by,
 )
 from .migrations import NotMigrated, assert_migrated, run_env, upgrade
 from .problems import Problem, install_problem_handlers, not_found
@@ -28,4 +30,5 @@ __all__ = [
 __all__ += [
     "BoundedDate", "BoundedDatetime", "OutOfRange", "PastDate", "PastDatetime", "Period", "abort_out_of_range",
     "bounded_date", "bounded_datetime", "bounded_period", "optional_timestamp", "timestamp_to_datetime",
+    "first_duplicate", "unique_by",
 ]

@@ -131,6 +131,31 @@ async def abort_out_of_range(context: Any, error: OutOfRange) -> None:
     await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
 
 
+def first_duplicate(keys: Any) -> Any | None:
+    """The first key that occurs twice, or None."""
+    seen: set = set()
+    for key in keys:
+        if key in seen:
+            return key
+        seen.add(key)
+    return None
+
+
+def unique_by(*fields: str) -> AfterValidator:
+    """A validator for a batch (list of models or dicts): two entries with one key are a validation error."""
+    def key_of(entry: Any) -> Any:
+        get = entry.get if isinstance(entry, dict) else lambda f: getattr(entry, f, None)
+        values = tuple(get(f) for f in fields)
+        return values[0] if len(values) == 1 else values
+
+    def validate(entries: list) -> list:
+        dup = first_duplicate(key_of(e) for e in entries)
+        if dup is not None:
+            raise ValueError(f"duplicate key: {'/'.join(fields)} {dup!r} appears more than once")
+        return entries
+    return AfterValidator(validate)
+
+
 def _after(check):
     def validate(value):
         try:
