@@ -11,6 +11,7 @@ Timestamps: never UNKNOWN/INTERNAL, no Python exception text in the details. Bou
 from __future__ import annotations
 
 import json
+import os
 import random
 from collections import Counter
 from urllib.parse import quote
@@ -29,7 +30,7 @@ from procurement.bootstrap import SPEC as PROCUREMENT
 from referral.bootstrap import SPEC as REFERRAL
 from results_mutual_recognition.bootstrap import SPEC as RESULTS
 
-SEED = 20261203
+SEED = int(os.environ.get("ALLIANCE_HOSTILE_SEED", "20261203"))   # another seed explores further
 BUDGET = 600      # HTTP requests per service
 GRPC_CALLS = 40   # per gRPC method
 JUNK = ["", "%", "..", "'; DROP TABLE ledger_entries;--", "2026-13", "9999-99", "张三", "🙂" * 40, "9" * 400,
@@ -137,7 +138,9 @@ def _roles(dev_keys) -> dict[str, str]:
 
 
 def _tokens(dev_keys) -> list[str]:
-    return list(_roles(dev_keys).values())
+    """Every role, administrators and hospitals twice as often (their input reaches the domain most)."""
+    roles = _roles(dev_keys)
+    return [*roles.values(), roles["admin"], roles["hospital"]]
 
 
 class Junk:
