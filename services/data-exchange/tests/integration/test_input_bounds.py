@@ -105,3 +105,11 @@ async def test_an_empty_patient_id_or_mrn_over_grpc_is_not_found_not_unknown(dx,
         with pytest.raises(grpc.aio.AioRpcError) as e:
             await call(request_, metadata=bearer_metadata(token))
     assert e.value.code() == grpc.StatusCode.NOT_FOUND, e.value.details()
+
+
+@pytest.mark.parametrize("path", ["/fhir/Patient/..", "/fhir/Observation/R-1%2F..%2F..%2Fx", "/fhir/a/b/c"])
+async def test_a_path_under_fhir_that_no_route_serves_is_an_operation_outcome(dx, path):
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{dx.http_port}", headers=dx.extras["hospital"]) as c:
+        r = await c.get(path)
+    assert r.status_code in (404, 405), r.text
+    assert r.headers["content-type"].startswith("application/fhir+json") and r.json()["resourceType"] == "OperationOutcome"

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from alliance_auth import AuthError, Forbidden, Principal, Roles
 from alliance_auth.fastapi import CurrentPrincipal
@@ -220,3 +221,22 @@ def fhir_auth_errors(app: FastAPI) -> None:
 
     app.add_exception_handler(AuthError, handle)
     app.add_exception_handler(Forbidden, handle)
+    fhir_routing_errors(app)
+
+
+_ISSUE_CODES = {404: "not-found", 405: "not-supported", 413: "too-costly", 415: "not-supported"}
+
+
+def fhir_routing_errors(app: FastAPI) -> None:
+    """A path under /fhir that no route serves (404, 405, …) is an OperationOutcome too, not problem+json."""
+    platform = app.exception_handlers[StarletteHTTPException]
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        if not request.url.path.startswith("/fhir") or not isinstance(exc, StarletteHTTPException):
+            return await platform(request, exc)
+        detail = exc.detail if isinstance(exc.detail, str) else "request not served"
+        return fhir(exc.status_code, {"resourceType": "OperationOutcome", "issue": [{
+            "severity": "error", "code": _ISSUE_CODES.get(exc.status_code, "processing"), "diagnostics": detail}]},
+            getattr(exc, "headers", None))
+
+    app.add_exception_handler(StarletteHTTPException, handle)
