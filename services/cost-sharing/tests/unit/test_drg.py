@@ -538,6 +538,8 @@ def broken(mutate) -> RuleTableError:
     (lambda r: r.update(version=0), "version"),
     (lambda r: r.update(effective_from="2026-13-01"), "effective_from"),
     (lambda r: r.update(effective_from=datetime(2026, 1, 1)), "effective_from"),
+    (lambda r: r.update(effective_from="9999-12-31"), "effective_from"),
+    (lambda r: r.update(effective_from="0001-01-01"), "effective_from"),
     (lambda r: r.update(label=""), "label"),
     (lambda r: r["base_rates"].pop("default"), "base_rates.default"),
     (lambda r: r["base_rates"].update(default=8500.0), "base_rates.default"),

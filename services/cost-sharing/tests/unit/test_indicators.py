@@ -236,3 +236,12 @@ def test_breaches_follow_compute_indicators():
     assert [(b.hospital_id, b.indicator, b.level) for b in found] == [
         ("H001", "cost_growth", "red"), ("H002", "cost_index", "yellow")]
     assert all(isinstance(b, Breach) for b in found)
+
+
+@pytest.mark.parametrize("period", ["0000-01", "0001-01", "9999-12", "1899-12", "2200-01"])
+def test_a_period_outside_1900_to_2199_is_refused(period):
+    """Issue 12 finding 4: a period in year 0 or 9999 reached date arithmetic and overflowed."""
+    from cost_sharing.domain.indicators import IndicatorError, _check_period
+
+    with pytest.raises(IndicatorError):
+        _check_period(period, "period")

@@ -262,3 +262,13 @@ def test_item_decisions_feed_indicators_directly():
     missing, _ = _decided(results=[])
     (row,) = indicators([], [recognised, missing])
     assert (row.checks, row.recognisable, row.period) == (2, 1, "2026-08")
+
+
+def test_indicators_survive_a_check_at_the_end_of_the_calendar():
+    """Issue 12 finding 5: a stored check at 9999-12-31T23:59:59Z overflowed China time and broke every read."""
+    from results_mutual_recognition.domain.recognition import CheckSummary, indicators
+
+    end = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+    start = datetime(1, 1, 1, tzinfo=UTC)
+    rows = indicators([], [CheckSummary("H001", "LAB-CBC", end, True), CheckSummary("H001", "LAB-CBC", start, False)])
+    assert [(r.period, r.checks) for r in rows] == [("0001-01", 1), ("9999-12", 1)]

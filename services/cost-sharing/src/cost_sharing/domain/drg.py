@@ -415,9 +415,12 @@ def _date(raw: Any, path: str) -> date:
     if not isinstance(raw, str):
         raise RuleTableError(path, "must be an ISO date (YYYY-MM-DD)")
     try:
-        return date.fromisoformat(raw.strip())
+        day = date.fromisoformat(raw.strip())
     except ValueError:
         raise RuleTableError(path, f"{raw!r} is not an ISO date (YYYY-MM-DD)") from None
+    if not 1900 <= day.year <= 2199:    # the alliance's calendar range: date arithmetic never overflows
+        raise RuleTableError(path, "must lie within 1900-01-01..2199-12-31")
+    return day
 
 
 def _patterns(raw: Any, path: str, system: CodeSystem, *, allow_empty: bool = True):

@@ -27,7 +27,7 @@ from typing import Literal
 
 from .errors import DomainError
 
-PERIOD = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+PERIOD = re.compile(r"^(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])$")   # 1900-01..2199-12: arithmetic never overflows
 
 GrowthLevel = Literal["green", "yellow", "red"]
 BreachLevel = Literal["yellow", "red"]

@@ -8,7 +8,6 @@ the QC centre see no settlement data. Each route declares its roles with one of 
 from __future__ import annotations
 
 import dataclasses
-import re
 import uuid
 from collections import defaultdict
 from datetime import UTC, date, datetime
@@ -24,7 +23,7 @@ from alliance.cost_sharing.v1 import settlement_pb2 as pb
 from alliance_auth import Principal, Roles
 from alliance_auth.fastapi import CurrentPrincipal, require_roles
 from alliance_messaging import proto_time
-from alliance_service import Problem, Runtime, not_found
+from alliance_service import PastDatetime, Period, Problem, Runtime, not_found
 
 from ..adapters import ledger_store
 from ..adapters.orm import (
@@ -68,8 +67,6 @@ Hospital = Annotated[Principal, Depends(require_roles(Roles.HOSPITAL, scoped=Tru
 Member = Annotated[Principal, Depends(require_roles(Roles.HOSPITAL, Roles.ALLIANCE_ADMIN, scoped=True))]
 OwnOrAll = Annotated[Principal, Depends(require_roles(Roles.HOSPITAL, Roles.ALLIANCE_ADMIN, Roles.REGULATOR,
                                                       scoped=True))]
-PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-Period = Annotated[str, Field(pattern=PERIOD.pattern)]
 TOPIC = ledger_store.TOPIC
 MAX_FEN = 10**15                     # 10 trillion yuan: any larger figure is an input error
 
@@ -112,7 +109,7 @@ class JointServiceIn(BaseModel):
     kind: Literal["remote_consultation", "joint_surgery"]
     amount_fen: int = Field(gt=0, le=MAX_FEN)
     collected_by: str = Field(description="the hospital that collected the revenue and pays the others their share")
-    occurred_at: datetime
+    occurred_at: PastDatetime
     parties: list[PartyIn] = Field(min_length=2, max_length=10)
 
 

@@ -28,8 +28,9 @@ async def lookup_for(conn: AsyncConnection, hospital_id: str, wanted: Iterable[t
 
 
 async def note_unmapped(conn: AsyncConnection, hospital_id: str, unmapped: Iterable[Unmapped]) -> None:
-    rows = [{"hospital_id": hospital_id, "kind": u.kind.value, "local_code": u.code.code,
-             "display": u.code.display[:200]} for u in unmapped]
+    rows = list({(u.kind.value, u.code.code): {"hospital_id": hospital_id, "kind": u.kind.value,
+                                                 "local_code": u.code.code, "display": u.code.display[:200]}
+                 for u in unmapped}.values())      # one row per key: ON CONFLICT cannot touch a row twice
     if not rows:
         return
     stmt = insert(unmapped_codes).values(rows)

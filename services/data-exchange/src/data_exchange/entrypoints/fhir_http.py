@@ -14,6 +14,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from alliance_auth import AuthError, Forbidden, Principal, Roles
 from alliance_auth.fastapi import require_roles
@@ -305,3 +306,22 @@ def fhir_auth_errors(app: FastAPI) -> None:
 
     for cls in problems:
         app.add_exception_handler(cls, handle)
+    fhir_routing_errors(app)
+
+
+_ROUTING_CODES = {404: "not-found", 405: "not-supported", 413: "too-costly", 415: "not-supported"}
+
+
+def fhir_routing_errors(app: FastAPI) -> None:
+    """A path under /fhir that no route serves (404, 405, …) is an OperationOutcome too, not problem+json."""
+    platform = app.exception_handlers[StarletteHTTPException]
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        if not request.url.path.startswith("/fhir") or not isinstance(exc, StarletteHTTPException):
+            return await platform(request, exc)
+        detail = exc.detail if isinstance(exc.detail, str) else "request not served"
+        return fhir(exc.status_code, {"resourceType": "OperationOutcome", "issue": [{
+            "severity": "error", "code": _ROUTING_CODES.get(exc.status_code, "processing"), "diagnostics": detail}]},
+            getattr(exc, "headers", None))
+
+    app.add_exception_handler(StarletteHTTPException, handle)

@@ -44,6 +44,8 @@ class PatientIndexServicer(pb_grpc.PatientIndexServicer):
 
     async def _load(self, conn, request_patient_id: str | None, mrn: pb.HospitalMrn | None):
         index = self._runtime.extras["patient_index"]
+        if not request_patient_id and (mrn is None or not mrn.hospital_id or not mrn.mrn):
+            return None, []                  # an empty id or MRN names nobody
         if request_patient_id:
             patient_id = await index.survivor(conn, request_patient_id)
         else:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from alliance_service.bounds import bounded_datetime
+
 try:
     CHINA_TZ: tzinfo = ZoneInfo("Asia/Shanghai")
 except ZoneInfoNotFoundError:  # no tz database in the image: China has had no DST since 1991
@@ -74,9 +76,11 @@ def _parse(value: object, strict: re.Pattern[str] | None) -> Moment | None:
     if m is None:
         return None
     try:
-        return _moment(m)
-    except (ValueError, OverflowError):
+        moment = _moment(m)
+        bounded_datetime(moment.start)      # 1900..2199 in its own zone and in UTC: storable and comparable
+    except (ValueError, OverflowError):     # OutOfRange is a ValueError
         return None
+    return moment
 
 
 def _moment(m: re.Match[str]) -> Moment:

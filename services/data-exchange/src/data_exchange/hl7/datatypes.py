@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from alliance_service.bounds import OutOfRange, bounded_date, bounded_datetime
 from data_exchange.hl7.errors import Hl7Error
 
 try:
@@ -60,6 +61,10 @@ def parse_dtm(value: str, *, segment: str, field: int | None, component: int | N
         )
     except ValueError:
         raise _error("date/time", segment, field, component, segment_seq) from None
+    try:
+        bounded_datetime(parsed)
+    except OutOfRange:
+        raise _error("date/time (outside 1900..2199)", segment, field, component, segment_seq) from None
     if len(_dtm_cache) >= _CACHE_SIZE:
         _dtm_cache.clear()
     _dtm_cache[key] = parsed
@@ -80,7 +85,9 @@ def parse_date(value: str, *, segment: str, field: int | None, component: int | 
         return parsed.date()
     year, month, day = m.groups()
     try:
-        return date(int(year), int(month or 1), int(day or 1))
+        return bounded_date(date(int(year), int(month or 1), int(day or 1)))
+    except OutOfRange:
+        raise _error("date (outside 1900..2199)", segment, field, component, segment_seq) from None
     except ValueError:
         raise _error("date", segment, field, component, segment_seq) from None
 

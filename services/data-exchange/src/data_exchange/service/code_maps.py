@@ -35,13 +35,30 @@ async def save_entries(uow: UnitOfWork, hospital_id: str, entries: list[MapEntry
 
 
 def parse_csv_rows(text: str) -> tuple[list[tuple[int, MapEntry]], list[dict]]:
-    """Rows of `kind,local_code,alliance_code,display` (header required) → entries and row errors."""
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in CSV_COLUMNS[:3] if c not in (reader.fieldnames or [])]
+    """Rows of `kind,local_code,alliance_code,display` (header required) → entries and row errors.
+
+    A row is numbered by the line it ends on; CR, LF and CRLF all end lines, quoted line breaks stay in the field;
+    malformed CSV and a second row for one (kind, local_code) are row errors.
+    """
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        fieldnames = reader.fieldnames or []
+    except csv.Error as exc:
+        return [], [{"row": 1, "error": f"malformed CSV: {exc}"}]
+    missing = [c for c in CSV_COLUMNS[:3] if c not in fieldnames]
     if missing:
         return [], [{"row": 1, "error": f"missing column(s): {', '.join(missing)}"}]
-    entries, errors = [], []
-    for n, row in enumerate(reader, start=2):
+    entries, errors, first_line = [], [], {}
+    rows = iter(reader)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            errors.append({"row": reader.line_num + 1, "error": f"malformed CSV: {exc}"})
+            break
+        n = reader.line_num
         try:
             kind = CodeKind((row.get("kind") or "").strip())
         except ValueError:
@@ -53,6 +70,11 @@ def parse_csv_rows(text: str) -> tuple[list[tuple[int, MapEntry]], list[dict]]:
         except InvalidMapping as exc:
             errors.append({"row": n, "error": str(exc)})
             continue
+        key = (entry.kind, entry.local_code)
+        if key in first_line:
+            errors.append({"row": n, "error": f"duplicate of row {first_line[key]} ({kind.value} {entry.local_code})"})
+            continue
+        first_line[key] = n
         entries.append((n, entry))
     return entries, errors
 

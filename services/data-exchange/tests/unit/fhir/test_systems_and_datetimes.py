@@ -85,8 +85,14 @@ def test_a_date_has_no_time_and_an_instant_needs_one():
 
 
 def test_the_last_year_does_not_overflow():
-    assert parse_date("9999").end == datetime.max.replace(tzinfo=UTC)
-    assert parse_datetime("9999-12-31T23:59:59+14:00") is not None
+    assert parse_date("2199").end == datetime(2200, 1, 1, tzinfo=CHINA_TZ)
+    assert parse_datetime("2199-12-31T23:59:59+14:00") is not None
+
+
+@pytest.mark.parametrize("value", ["9999", "9999-12-31T23:59:59+14:00", "9999-12-31T23:59:59-14:00", "0001-01-01",
+                                   "0001-01-01T00:00:00+14:00", "1899-12-31", "2199-12-31T23:00:00-14:00"])
+def test_dates_outside_1900_to_2199_in_their_zone_or_in_utc_are_invalid(value):
+    assert parse_datetime(value) is None and parse_search_date(value) is None
 
 
 def test_search_dates_may_omit_seconds_and_zone_which_then_is_china_time():

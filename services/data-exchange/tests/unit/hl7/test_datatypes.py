@@ -118,3 +118,20 @@ def test_missing_money_is_a_required_field_error():
     with pytest.raises(Hl7Error) as err:
         money_to_fen("", segment="FT1", field=11)
     assert err.value.code == 101
+
+
+@pytest.mark.parametrize("value,field", [("99991231235959-1400", 14), ("00010101000000+1400", 14), ("99991231", 7),
+                                         ("21991231230000-1400", 14), ("19000101000000+1400", 14), ("18991231", 7)])
+def test_times_outside_1900_to_2199_are_a_data_type_error_naming_the_field(value, field):
+    """Issue 12 finding 4: a TS at the end of the calendar (±14 h) overflowed behind the parser."""
+    with pytest.raises(Hl7Error) as err:
+        parse_dtm(value, segment="OBX", field=field, segment_seq=3)
+    assert (err.value.code, err.value.segment, err.value.field, err.value.ack_code) == (102, "OBX", field, "AE")
+    assert "1900..2199" in err.value.reason
+
+
+@pytest.mark.parametrize("value", ["99991231", "00010101", "18991231", "22000101"])
+def test_dates_outside_1900_to_2199_are_a_data_type_error_naming_the_field(value):
+    with pytest.raises(Hl7Error) as err:
+        parse_date(value, segment="PID", field=7)
+    assert (err.value.code, err.value.segment, err.value.field) == (102, "PID", 7)

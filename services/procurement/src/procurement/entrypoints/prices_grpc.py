@@ -9,7 +9,7 @@ import grpc
 from alliance.procurement.v1 import procurement_pb2 as pb
 from alliance.procurement.v1 import procurement_pb2_grpc as pb_grpc
 from alliance_messaging import proto_time
-from alliance_service import Runtime
+from alliance_service import OutOfRange, Runtime, abort_out_of_range, optional_timestamp
 
 from ..adapters.orm import contracts
 from ..service.rounds import prices_in_force
@@ -22,7 +22,11 @@ class AgreedPricesServicer(pb_grpc.AgreedPricesServicer):
     async def GetAgreedPrices(self, request: pb.GetAgreedPricesRequest, context) -> pb.GetAgreedPricesResponse:
         if not 0 < len(request.item_codes) <= 1000:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "1-1000 item_codes are required")
-        day = (request.at.ToDatetime(tzinfo=UTC) if request.HasField("at") else datetime.now(UTC)).date()
+        try:
+            day = optional_timestamp(request, "at", datetime.now(UTC)).date()
+        except OutOfRange as e:
+            await abort_out_of_range(context, e)
+            raise
         q = prices_in_force(day).where(contracts.c.item_code.in_(list(request.item_codes))).order_by(
             contracts.c.contract_id)
         async with self._runtime.engine.connect() as conn:

@@ -9,13 +9,14 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Request, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import insert, select
 from sqlalchemy.exc import NoResultFound
 
 from alliance_auth import Principal, Roles
 from alliance_auth.fastapi import CurrentPrincipal, require_roles
 from alliance_service import Problem, Runtime, not_found
+from alliance_service.bounds import BoundedDate, BoundedDatetime, PastDate, Period, unique_by
 
 from ..adapters.idempotency import Idempotency, request_hash
 from ..adapters.orm import adjustments, contract_prices, contracts, items, round_items, rounds
@@ -46,7 +47,7 @@ class PriceReportIn(BaseModel):
     quantity_packs: Amount
     pack_price: Amount = Field(description="yuan per pack")
     supplier_id: str = Field(min_length=1, max_length=64)
-    purchased_on: date
+    purchased_on: PastDate = Field(description="not in the future (a day of allowance for time zones)")
 
 
 class RoundItemIn(BaseModel):
@@ -56,8 +57,8 @@ class RoundItemIn(BaseModel):
 
 class RoundIn(BaseModel):
     title: str = Field(min_length=1, max_length=200)
-    deadline: AwareDatetime
-    items: list[RoundItemIn] = Field(min_length=1, max_length=2000)
+    deadline: BoundedDatetime
+    items: Annotated[list[RoundItemIn], unique_by("item_code")] = Field(min_length=1, max_length=2000)
     max_suppliers: int = Field(3, ge=1, le=5, description="most suppliers one item may be split across")
     supplier_share: Decimal = Field(Decimal("0.5"), ge=0, le=1,
                                     description="share of a market-driven price rise the supplier bears")
@@ -69,7 +70,7 @@ class CommitmentIn(BaseModel):
 
 
 class CommitmentsIn(BaseModel):
-    items: list[CommitmentIn] = Field(min_length=1, max_length=2000)
+    items: Annotated[list[CommitmentIn], unique_by("item_code")] = Field(min_length=1, max_length=2000)
 
 
 class TierIn(BaseModel):
@@ -93,7 +94,7 @@ class AdjustmentIn(BaseModel):
     requested_unit_price: Price
     index_reference: str = Field(min_length=1, max_length=300)
     reason: str = Field("market", max_length=500)
-    effective_from: date
+    effective_from: BoundedDate
 
 
 class OverrunIn(BaseModel):
@@ -171,13 +172,13 @@ def router(runtime: Runtime) -> APIRouter:
         return period
 
     @r.get("/prices", tags=["prices"], summary="Every reported item's price spread in a period, widest first")
-    async def spreads(period: str, _: CurrentPrincipal) -> list[dict]:
+    async def spreads(period: Period, _: CurrentPrincipal) -> list[dict]:
         async with runtime.engine.connect() as conn:
             return await price_cases.spreads(conn, _period(period))
 
     @r.get("/prices/{item_code}", tags=["prices"],
            summary="Spread (min, P10, median, max), peer outliers and savings at P10 and at the agreed price")
-    async def item_prices(item_code: str, period: str, principal: CurrentPrincipal) -> dict:
+    async def item_prices(item_code: str, period: Period, principal: CurrentPrincipal) -> dict:
         async with runtime.engine.connect() as conn:
             view = await price_cases.price_view(conn, item_code, _period(period),
                                                 see_all=principal.has_role(*Roles.CROSS_HOSPITAL),
@@ -271,7 +272,7 @@ def router(runtime: Runtime) -> APIRouter:
             return await round_cases.fulfilment(conn, round_id, None if see_all else principal.hospital_id or "")
 
     @r.get("/contracts", tags=["contracts"], summary="Agreed prices in force (optionally for one item)")
-    async def list_contracts(_: CurrentPrincipal, item_code: str | None = None, on: date | None = None) -> list[dict]:
+    async def list_contracts(_: CurrentPrincipal, item_code: str | None = None, on: BoundedDate | None = None) -> list[dict]:
         day = on or datetime.now(UTC).date()
         q = select(contracts).order_by(contracts.c.item_code, contracts.c.contract_id)
         if item_code:

@@ -10,12 +10,13 @@ from typing import Annotated, Literal
 import grpc
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import any_, literal, or_, select
 
 from alliance_auth import Principal, Roles
 from alliance_auth.fastapi import CurrentPrincipal, require_roles
 from alliance_service import Problem, Runtime, not_found
+from alliance_service.bounds import BoundedDatetime
 
 from ..adapters import store
 from ..adapters.orm import referrals
@@ -51,7 +52,7 @@ class RuleIn(BaseModel):
 
 
 class RulesIn(BaseModel):
-    effective_from: AwareDatetime
+    effective_from: BoundedDatetime
     rules: list[RuleIn] = Field(min_length=1, max_length=5000)
 
 
@@ -105,7 +106,7 @@ def router(runtime: Runtime) -> APIRouter:
                 "rules": len(book.latest.rules)}
 
     @r.get("/rules", tags=["referral rules"], summary="The rules in force at `at` (default now)")
-    async def rules_at(_: CurrentPrincipal, at: AwareDatetime | None = None) -> dict:
+    async def rules_at(_: CurrentPrincipal, at: BoundedDatetime | None = None) -> dict:
         async with runtime.engine.connect() as conn:
             rules = (await store.load_rulebook(conn)).in_force(at or datetime.now(UTC))
         if rules is None:
@@ -213,7 +214,7 @@ def router(runtime: Runtime) -> APIRouter:
     @r.get("/indicators", tags=["indicators"],
            summary="Referral rate against eligible cases (target 30%), down-referral share, time to acceptance, "
                    "expiries and the siphoning signal (administrators and regulators)")
-    async def indicators(_: Overseer, since: AwareDatetime | None = None) -> dict:
+    async def indicators(_: Overseer, since: BoundedDatetime | None = None) -> dict:
         async with runtime.engine.connect() as conn:
             found = await store.all_referrals(conn, since)
             stays = await store.discharged_encounters(conn, since)

@@ -440,8 +440,11 @@ def _label(result: IndexedResult) -> str:
 
 def _expires_at(result: IndexedResult, item: CatalogItem) -> datetime:
     """The last instant (inclusive) at which `result` is valid: elapsed time, in its own offset."""
-    end = result.effective_at.astimezone(UTC) + timedelta(days=item.validity_days)
-    return end.astimezone(result.effective_at.tzinfo)
+    try:
+        end = result.effective_at.astimezone(UTC) + timedelta(days=item.validity_days)
+        return end.astimezone(result.effective_at.tzinfo)
+    except OverflowError:           # valid past the end of the calendar: valid for as long as it can be
+        return datetime.max.replace(tzinfo=UTC)
 
 
 def _plural(n: int, word: str) -> str:
@@ -731,8 +734,12 @@ class IndicatorRow:
 
 
 def _period(at: datetime, tz: tzinfo) -> str:
-    """The YYYY-MM month of `at` in `tz`."""
-    return at.astimezone(tz).strftime("%Y-%m")
+    """The YYYY-MM month of `at` in `tz` (in UTC when `tz` would cross the end of the calendar)."""
+    try:
+        local = at.astimezone(tz)
+    except OverflowError:           # a stored instant at 9999-12-31 or 0001-01-01: never a 500 for every reader
+        local = at.astimezone(UTC)
+    return f"{local.year:04d}-{local.month:02d}"
 
 
 def indicators(decisions: Iterable[RecognitionDecided], checks: Iterable[CheckLike],

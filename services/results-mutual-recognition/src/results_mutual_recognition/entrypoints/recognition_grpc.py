@@ -11,7 +11,7 @@ from alliance.results_mutual_recognition.v1 import recognition_pb2_grpc as pb_gr
 from alliance_auth import Roles
 from alliance_auth.grpc import current_principal, grpc_roles
 from alliance_messaging import proto_time
-from alliance_service import Runtime
+from alliance_service import OutOfRange, Runtime, abort_out_of_range, optional_timestamp
 
 from ..service.recognition import check
 
@@ -57,15 +57,23 @@ class RecognitionServicer(pb_grpc.RecognitionServicer):
                                                     report_ref=x.report_ref) for x in d.recognised])
             for d in outcome.items])
 
+    @staticmethod
+    async def _at(request, context) -> datetime:
+        try:
+            return optional_timestamp(request, "at", datetime.now(UTC))
+        except OutOfRange as e:
+            await abort_out_of_range(context, e)
+            raise
+
     @grpc_roles(Roles.HOSPITAL, scoped=True)
     async def CheckRecognition(self, request: pb.CheckRecognitionRequest, context) -> pb.CheckRecognitionResponse:
-        at = request.at.ToDatetime(tzinfo=UTC) if request.HasField("at") else datetime.now(UTC)
+        at = await self._at(request, context)
         return await self._answer(context, request.patient_id, at, list(request.item_codes),
                                   request.inpatient_after_surgery, request.mrn)
 
     @grpc_roles(Roles.HOSPITAL, scoped=True)
     async def ListRecognisable(self, request: pb.ListRecognisableRequest, context) -> pb.CheckRecognitionResponse:
-        at = request.at.ToDatetime(tzinfo=UTC) if request.HasField("at") else datetime.now(UTC)
+        at = await self._at(request, context)
         return await self._answer(context, request.patient_id, at, None, False, request.mrn)
 
 

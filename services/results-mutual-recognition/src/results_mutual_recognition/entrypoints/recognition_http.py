@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import grpc
-from fastapi import APIRouter, Body, Depends, Query, Request
-from pydantic import AwareDatetime, BaseModel, Field
+from fastapi import APIRouter, Body, Depends, Request
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
@@ -19,6 +19,7 @@ from alliance_auth import Principal, Roles
 from alliance_auth.fastapi import CurrentPrincipal, require_roles
 from alliance_messaging import proto_time
 from alliance_service import Problem, Runtime, not_found
+from alliance_service.bounds import BoundedDatetime, Period, unique_by
 
 from ..adapters import store
 from ..adapters.orm import checks, decisions
@@ -60,15 +61,15 @@ class CatalogItemIn(BaseModel):
 
 
 class CatalogVersionIn(BaseModel):
-    effective_from: AwareDatetime
-    items: list[CatalogItemIn] = Field(min_length=1, max_length=5000)
+    effective_from: BoundedDatetime
+    items: Annotated[list[CatalogItemIn], unique_by("item_code")] = Field(min_length=1, max_length=5000)
 
 
 class QcChangeIn(BaseModel):
     lab_id: str = Field(min_length=1, max_length=64)
     item_code: str = Field(min_length=1, max_length=64)
     status: QcStatus
-    effective_from: AwareDatetime
+    effective_from: BoundedDatetime
     reference: str = Field(min_length=1, max_length=200)
 
 
@@ -78,15 +79,15 @@ class PriceIn(BaseModel):
 
 
 class PricesIn(BaseModel):
-    effective_from: AwareDatetime
-    items: list[PriceIn] = Field(min_length=1, max_length=5000)
+    effective_from: BoundedDatetime
+    items: Annotated[list[PriceIn], unique_by("item_code")] = Field(min_length=1, max_length=5000)
 
 
 class CheckIn(BaseModel):
     patient_id: str | None = Field(None, min_length=1, max_length=64, description="alliance patient id, or:")
     mrn: str | None = Field(None, min_length=1, max_length=64, description="the requesting hospital's MRN")
     item_codes: list[str] = Field(min_length=1, max_length=100)
-    at: AwareDatetime | None = None
+    at: BoundedDatetime | None = None
     inpatient_after_surgery: bool = False
 
 
@@ -99,13 +100,30 @@ class ChoiceIn(BaseModel):
 
 
 def parse_catalog_csv(text: str) -> tuple[list[CatalogItemIn], list[dict]]:
-    """CSV rows → catalog items, with every invalid row reported by number (header is row 1)."""
-    reader = csv.DictReader(io.StringIO(text))
-    missing = {"item_code", "name", "category", "validity_days"} - set(reader.fieldnames or ())
+    """CSV rows → catalog items, with every invalid row reported by the line it ends on (header is line 1).
+
+    CR, LF and CRLF all end lines and quoted line breaks stay in the field; malformed CSV and a second row for one
+    item_code are row errors.
+    """
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        fieldnames = set(reader.fieldnames or ())
+    except csv.Error as exc:
+        return [], [{"row": 1, "error": f"malformed CSV: {exc}"}]
+    missing = {"item_code", "name", "category", "validity_days"} - fieldnames
     if missing:
         return [], [{"row": 1, "error": f"missing column(s): {', '.join(sorted(missing))}"}]
-    items, errors = [], []
-    for n, row in enumerate(reader, start=2):
+    items, errors, first_line = [], [], {}
+    rows = iter(reader)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            errors.append({"row": reader.line_num + 1, "error": f"malformed CSV: {exc}"})
+            break
+        n = reader.line_num
         try:
             item = CatalogItemIn(item_code=(row["item_code"] or "").strip(), name=(row["name"] or "").strip(),
                                  category=(row["category"] or "").strip(),
@@ -117,6 +135,10 @@ def parse_catalog_csv(text: str) -> tuple[list[CatalogItemIn], list[dict]]:
         except (ValueError, RecognitionError) as exc:
             errors.append({"row": n, "error": str(exc).splitlines()[0][:200]})
             continue
+        if item.item_code in first_line:
+            errors.append({"row": n, "error": f"duplicate of row {first_line[item.item_code]} ({item.item_code})"})
+            continue
+        first_line[item.item_code] = n
         items.append(item)
     if not items and not errors:
         errors.append({"row": 1, "error": "no items"})
@@ -157,7 +179,7 @@ def router(runtime: Runtime) -> APIRouter:
     @r.post("/catalog/versions/import", status_code=201, tags=["catalog"],
             summary="Publish a catalog version from CSV: item_code,name,category,validity_days,loinc,conditions",
             openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}})
-    async def publish_csv(principal: Admin, effective_from: AwareDatetime,
+    async def publish_csv(principal: Admin, effective_from: BoundedDatetime,
                           body: Annotated[bytes, Body(media_type="text/csv")]) -> dict:
         try:
             text = body.decode("utf-8-sig")
@@ -170,7 +192,7 @@ def router(runtime: Runtime) -> APIRouter:
         return await publish(CatalogVersionIn(effective_from=effective_from, items=items), principal)
 
     @r.get("/catalog", tags=["catalog"], summary="The catalog version in force at `at` (default now)")
-    async def catalog_at(_: CurrentPrincipal, at: AwareDatetime | None = None) -> dict:
+    async def catalog_at(_: CurrentPrincipal, at: BoundedDatetime | None = None) -> dict:
         async with runtime.engine.connect() as conn:
             version = (await store.load_catalog(conn)).in_force(at or datetime.now(UTC))
         if version is None:
@@ -279,7 +301,7 @@ def router(runtime: Runtime) -> APIRouter:
     @r.get("/indicators", tags=["indicators"],
            summary="Recognition rate, repeat-test rate and savings by hospital, item and month")
     async def get_indicators(principal: IndicatorReader, hospital_id: str | None = None,
-                             period: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None
+                             period: Period | None = None
                              ) -> list[dict]:
         if not principal.has_role(*Roles.CROSS_HOSPITAL):
             hospital_id = principal.hospital_id or "-"      # a hospital sees its own figures, never all
