@@ -85,6 +85,25 @@ async def start_service(databases: Databases, kafka_bootstrap: str, dev_keys, un
     yield start
     for runtime in reversed(started):
         await runtime.stop()
+    await drop_topics(kafka_bootstrap, prefix)
+
+
+async def drop_topics(bootstrap: str, prefix: str) -> None:
+    """Delete a test's topics (best effort): a broker shared by thousands of tests otherwise runs out of files."""
+    import asyncio
+    import contextlib
+
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(admin.start(), 10)
+        try:
+            mine = [t for t in await asyncio.wait_for(admin.list_topics(), 10) if t.startswith(prefix)]
+            if mine:
+                await asyncio.wait_for(admin.delete_topics(mine, timeout_ms=10_000), 15)
+        finally:
+            await admin.close()
 
 
 class InfraControl:
