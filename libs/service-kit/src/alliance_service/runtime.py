@@ -39,6 +39,7 @@ from alliance_telemetry import (
 
 from .health import KafkaProbe, database_check, health_router
 from .migrations import assert_migrated
+from .outages import install_outage_handlers
 from .problems import install_problem_handlers
 from .settings import ServiceSettings
 from .uow import UnitOfWork
@@ -209,6 +210,7 @@ def build_app(runtime: Runtime) -> FastAPI:
     app = FastAPI(title=spec.title, description=spec.description, version=spec.version)
     app.state.runtime = runtime
     install_problem_handlers(app)
+    install_outage_handlers(app, runtime.engine)
     install_auth(app, runtime.verifier)
     runtime._kafka_probe = KafkaProbe(runtime.settings.kafka_bootstrap, runtime.settings.kafka_security)
     app.include_router(health_router({"database": database_check(runtime.engine),
