@@ -92,12 +92,12 @@ class Sender:
 async def data_exchange(databases, kafka_bootstrap, dev_keys, tmp_path):
     url = await databases.create("data-exchange")
     await upgrade(Path(SPEC.service_dir), url)
-    http, mllp = _free_port(), _free_port()
+    http, mllp, grpc_port = _free_port(), _free_port(), _free_port()
     prefix = f"outage.{os.getpid()}.{int(time.time())}."
     env = {k: v for k, v in os.environ.items() if not k.startswith("DATA_EXCHANGE_")}
     env |= {"DATA_EXCHANGE_DATABASE_URL": url, "DATA_EXCHANGE_KAFKA_BOOTSTRAP": kafka_bootstrap,
             "DATA_EXCHANGE_JWKS": str(dev_keys.jwks_path), "DATA_EXCHANGE_HTTP_PORT": str(http),
-            "DATA_EXCHANGE_GRPC_PORT": str(_free_port()), "DATA_EXCHANGE_MLLP_PORT": str(mllp),
+            "DATA_EXCHANGE_GRPC_PORT": str(grpc_port), "DATA_EXCHANGE_MLLP_PORT": str(mllp),
             "DATA_EXCHANGE_TOPIC_PREFIX": prefix, "DATA_EXCHANGE_CONSUMER_GROUP": f"{prefix}data-exchange",
             "DATA_EXCHANGE_ENVIRONMENT": "test", "DATA_EXCHANGE_LOG_LEVEL": "INFO"}
     log = tmp_path / "data-exchange.log"
@@ -115,7 +115,7 @@ async def data_exchange(databases, kafka_bootstrap, dev_keys, tmp_path):
                 "hospital_id": "H002", "name": "停机演练医院", "level": "secondary", "region_code": "330100",
                 "specialties": ["general"], "total_beds": 100})
             assert r.status_code == 201, r.text
-        yield {"http": http, "mllp": mllp, "log": log, "dsn": url.replace("postgresql+asyncpg", "postgresql")}
+        yield {"http": http, "mllp": mllp, "grpc": grpc_port, "log": log, "dsn": url.replace("postgresql+asyncpg", "postgresql")}
     finally:
         proc.terminate()
         try:
@@ -149,6 +149,15 @@ async def _readyz(port: int) -> dict:
         return (await c.get(f"http://127.0.0.1:{port}/readyz", timeout=5)).json()
 
 
+async def _grpc_health(port: int) -> str:
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""), timeout=5)
+    return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+
+
 async def _wait_ready(port: int, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -166,6 +175,7 @@ async def test_outages_answer_ar_207_log_a_summary_and_store_every_message_once(
     counter = iter(range(1_000_000))
     faults_done = asyncio.Event()
     during: list[dict] = []
+    grpc_health: list[str] = []
     sent = 0
 
     async def flow(sender: Sender) -> None:
@@ -192,6 +202,7 @@ async def test_outages_answer_ar_207_log_a_summary_and_store_every_message_once(
         try:
             await asyncio.sleep(3)
             during.append(await _readyz(dx["http"]))  # readiness names the degraded dependency and since when
+            grpc_health.append(await _grpc_health(dx["grpc"]))
         finally:
             await infra_control.start_pg()
         await asyncio.sleep(2)
@@ -204,7 +215,8 @@ async def test_outages_answer_ar_207_log_a_summary_and_store_every_message_once(
             await infra_control.start_kafka()
         print(f"database outage {t1 - t0:.0f} s, broker stopped and started in {time.monotonic() - t1:.0f} s")
         await _wait_ready(dx["http"])
-        await asyncio.sleep(4)                          # the "back" lines follow within a probe interval
+        await asyncio.sleep(8)                  # "back" is logged once it stayed up 5 s (a probe every 2 s)
+        grpc_health.append(await _grpc_health(dx["grpc"]))
         faults_done.set()
         return start, dx["log"].stat().st_size, time.monotonic() - t0
 
@@ -228,6 +240,7 @@ async def test_outages_answer_ar_207_log_a_summary_and_store_every_message_once(
 
     assert during[0]["checks"]["database"] != "ok" and during[0]["degraded"]["database"]["since"], during[0]
     assert during[1]["checks"]["kafka"] != "ok" and during[1]["degraded"]["kafka"]["attempts"] >= 1, during[1]
+    assert grpc_health == ["NOT_SERVING", "SERVING"], grpc_health
     every = [a for answers in acks.values() for a in answers]
     codes = Counter(a["code"] for a in every)
     assert sent >= MIN_MESSAGES and codes["AE"] == 0, codes

@@ -81,7 +81,7 @@ def test_records_tagged_with_a_dependency_are_aggregated(capture):
 
 
 async def test_while_down_a_probe_notices_the_return_without_other_traffic(capture):
-    registry, _, buffer, _ = capture
+    registry, clock, buffer, _ = capture
     answers = [ConnectionRefusedError(111, "refused"), ConnectionRefusedError(111, "refused"), None]
     changes: list[tuple[str, bool]] = []
     registry.add_listener(lambda name, up: changes.append((name, up)))
@@ -93,14 +93,37 @@ async def test_while_down_a_probe_notices_the_return_without_other_traffic(captu
 
     registry.register_probe("database", probe)
     registry.failed("database", "connection refused")
-    for _ in range(100):
-        if not registry.is_down("database"):
-            break
-        await asyncio.sleep(0.02)
-    assert not registry.is_down("database") and answers == []
-    assert changes == [("database", False), ("database", True)]
+    await _until(lambda: not registry.is_down("database"))
+    assert answers == [] and changes == [("database", False), ("database", True)]
+    assert [x["event"] for x in _lines(buffer)] == ["dependency_lost"]      # not yet: it must stay up a while
+    clock.now += registry.settle
+    await _until(lambda: len(_lines(buffer)) == 2)
     assert [x["event"] for x in _lines(buffer)] == ["dependency_lost", "dependency_back"]
     await registry.close()
+
+
+async def test_errors_just_after_the_return_continue_the_outage_instead_of_starting_another(capture):
+    registry, clock, buffer, kafka = capture
+    registry.failed("kafka", "Unable connect to node")
+    await asyncio.sleep(0)                               # the watcher is running
+    for _ in range(3):                                   # a reconnecting client: answers, then a late error
+        registry.recovered("kafka")
+        clock.now += 1
+        kafka.error("Heartbeat failed: coordinator not available")
+    registry.recovered("kafka")
+    clock.now += registry.settle
+    await _until(lambda: len(_lines(buffer)) == 2)
+    lines = _lines(buffer)
+    assert [x["event"] for x in lines] == ["dependency_lost", "dependency_back"] and lines[1]["attempts"] == 4
+    await registry.close()
+
+
+async def _until(condition, seconds: float = 5.0) -> None:
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not met")
 
 
 def test_the_process_registry_is_installed_on_the_json_handler():

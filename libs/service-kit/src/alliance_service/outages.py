@@ -7,7 +7,10 @@ tells the outage registry when the engine hands out a connection again, so "data
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
+from collections.abc import Sequence
 from typing import Any
 
 from aiokafka.errors import KafkaError
@@ -77,3 +80,29 @@ def install_outage_handlers(app: FastAPI, engine: AsyncEngine | None = None) -> 
         app.add_exception_handler(cls, _handle)
     if engine is not None:
         watch_engine(engine)
+
+
+def follow_in_grpc_health(servicer: Any, services: Sequence[str]) -> None:
+    """gRPC health follows the database: NOT_SERVING while it is down, SERVING again when it is back."""
+    from grpc_health.v1 import health_pb2
+
+    ref = weakref.ref(servicer)
+    remove = None
+
+    def changed(name: str, available: bool) -> None:
+        target = ref()
+        if target is None:
+            if remove is not None:
+                remove()
+            return
+        if name != "database":
+            return      # without the broker the service still answers (the outbox holds its events)
+        status = health_pb2.HealthCheckResponse.SERVING if available else health_pb2.HealthCheckResponse.NOT_SERVING
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        for service in services:
+            loop.create_task(target.set(service, status))
+
+    remove = OUTAGES.add_listener(changed)

@@ -39,7 +39,7 @@ from alliance_telemetry import (
 
 from .health import KafkaProbe, database_check, health_router
 from .migrations import assert_migrated
-from .outages import install_outage_handlers
+from .outages import follow_in_grpc_health, install_outage_handlers
 from .problems import install_problem_handlers
 from .settings import ServiceSettings
 from .uow import UnitOfWork
@@ -141,6 +141,7 @@ class Runtime:
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
         for name in ["", *names]:
             await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+        follow_in_grpc_health(health_servicer, ["", *names])
         self.grpc_port = server.add_insecure_port(f"{self.settings.grpc_host}:{self.settings.grpc_port}")
         await server.start()
         self.grpc_server = server

@@ -43,15 +43,17 @@ class Outage:
     attempts: int
     last_error: str
     last_summary: float
+    answered_at: float | None = None    # answered again at; "back" is logged once it stays up `settle` s
 
 
 class Outages:
     """Per-dependency outage state and the log lines that go with its changes (thread-safe)."""
 
-    def __init__(self, summary_every: float = 30.0, probe_every: float = 2.0,
+    def __init__(self, summary_every: float = 30.0, probe_every: float = 2.0, settle: float = 5.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.summary_every = summary_every
         self.probe_every = probe_every
+        self.settle = settle        # a reconnecting client's last errors do not make a new outage
         self._clock = clock
         self._lock = threading.RLock()
         self._down: dict[str, Outage] = {}
@@ -66,12 +68,14 @@ class Outages:
         now = self._clock()
         with self._lock:
             outage = self._down.get(name)
+            revived = outage is not None and outage.answered_at is not None
             if outage is None:
                 self._down[name] = Outage(datetime.now(UTC), now, 1, text, now)
                 first = True
             else:
                 outage.attempts += 1
                 outage.last_error = text
+                outage.answered_at = None       # it had answered, but not for long: the same outage goes on
                 first = False
                 due = now - outage.last_summary >= self.summary_every
                 if due:
@@ -82,35 +86,49 @@ class Outages:
                         extra={"fields": {"dependency": name, "event": "dependency_lost", "error": text}})
             self._notify(name, False)
             self._watch(name)
-        elif due:
+            return
+        if revived:
+            self._notify(name, False)
+        if due:
             down_for, attempts, text = snapshot
             log.warning("%s unavailable for %d s, %d attempts", name, down_for, attempts,
                         extra={"fields": {"dependency": name, "event": "dependency_down", "down_s": down_for,
                                           "attempts": attempts, "error": text}})
 
     def recovered(self, name: str) -> None:
-        """`name` answered again (cheap when it was not down)."""
-        if name not in self._down:
+        """`name` answered again (cheap when it was not down). With a watcher running, "back" is logged once
+        it has stayed up for `settle` seconds; failures before that continue the same outage."""
+        outage = self._down.get(name)
+        if outage is None or outage.answered_at is not None:
             return
         with self._lock:
-            outage = self._down.pop(name, None)
-        if outage is None:
-            return
-        down_for = round(self._clock() - outage.started, 1)
+            outage.answered_at = self._clock()
+        self._notify(name, True)
+        watcher = self._watchers.get(name)
+        if watcher is None or watcher.done() or self.settle <= 0:
+            self._back(name)
+
+    def _back(self, name: str) -> None:
+        with self._lock:
+            outage = self._down.get(name)
+            if outage is None or outage.answered_at is None:
+                return
+            del self._down[name]
+        down_for = round(outage.answered_at - outage.started, 1)
         log.warning("%s available again after %s s, %d failed attempts", name, down_for, outage.attempts,
                     extra={"fields": {"dependency": name, "event": "dependency_back", "down_s": down_for,
                                       "attempts": outage.attempts}})
-        self._notify(name, True)
 
     # -- inspection --------------------------------------------------------------------------------
     def is_down(self, name: str) -> bool:
-        return name in self._down
+        outage = self._down.get(name)
+        return outage is not None and outage.answered_at is None
 
     def status(self) -> dict[str, dict[str, Any]]:
         """The dependencies that are down now: since when, attempts, last error."""
         with self._lock:
             return {n: {"since": o.since.isoformat(timespec="seconds"), "attempts": o.attempts,
-                        "last_error": o.last_error} for n, o in self._down.items()}
+                        "last_error": o.last_error} for n, o in self._down.items() if o.answered_at is None}
 
     # -- probes and listeners ------------------------------------------------------------------------
     def register_probe(self, name: str, probe: Probe) -> None:
@@ -130,7 +148,7 @@ class Outages:
                 log.debug("outage listener failed", exc_info=True)
 
     def _watch(self, name: str) -> None:
-        if name not in self._probes or (name in self._watchers and not self._watchers[name].done()):
+        if name in self._watchers and not self._watchers[name].done():
             return
         try:
             loop = asyncio.get_running_loop()
@@ -139,11 +157,15 @@ class Outages:
         self._watchers[name] = loop.create_task(self._watcher(name), name=f"outage-watch-{name}")
 
     async def _watcher(self, name: str) -> None:
-        while self.is_down(name):
+        while (outage := self._down.get(name)) is not None:
             await asyncio.sleep(self.probe_every)
+            if outage.answered_at is not None:
+                if self._clock() - outage.answered_at >= self.settle:
+                    self._back(name)
+                continue
             probe = self._probes.get(name)
             if probe is None:
-                return
+                continue
             try:
                 await asyncio.wait_for(probe(), self.probe_every + 3)
             except asyncio.CancelledError:

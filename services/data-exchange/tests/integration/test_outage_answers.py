@@ -6,6 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from alliance_telemetry import OUTAGES
 from data_exchange.bootstrap import SPEC
 from data_exchange.entrypoints.mllp import send
 from data_exchange.hl7 import ack_fields
@@ -24,6 +25,8 @@ async def down(start_service, dev_keys):
     async with httpx.AsyncClient(transport=transport, base_url="http://dx", timeout=30,
                                  headers={"Authorization": f"Bearer {token}"}) as client:
         yield rt, client
+    OUTAGES.reset()             # this process's registry: the unreachable database is not the next test's
+    await OUTAGES.close()
 
 
 def _assert_system_error(ack: dict) -> None:
