@@ -29,9 +29,11 @@ Listener = Callable[[str, bool], None]
 # aiokafka's records that mean "the broker is not reachable" (it logs one per attempt, at ERROR)
 _KAFKA_LOGGERS = ("aiokafka", "kafka")
 _KAFKA_CONNECTION = re.compile(
-    r"connect|connection|NodeNotReady|not available|unavailable|timed ?out|Timeout|coordinator|"
-    r"refused|reset by peer|broken pipe|closed|metadata|bootstrap|leader|Unable|Heartbeat|commit",
-    re.IGNORECASE)
+    r"Unable connect|Unable to (request|update) metadata|Connect call failed|connection|NodeNotReady|"
+    r"RequestTimedOut|timed ?out|coordinator dead|CoordinatorNotAvailable|NotCoordinator|Coordinator Request failed|"
+    r"Failed fetch (messages|offsets)|Error sending|Heartbeat (send request failed|session expired)|"
+    r"coordinator \(node|refused|reset by peer|broken pipe|NotLeaderForPartition|LeaderNotAvailable",
+    re.IGNORECASE)  # not rebalances, authorisation or unknown topics: those are written as they come
 
 
 @dataclass
