@@ -135,3 +135,21 @@ def test_the_process_registry_is_installed_on_the_json_handler():
     ours = [h for h in logging.getLogger().handlers if getattr(h, "_alliance_telemetry_handler", False)]
     assert ours and all(any(isinstance(f, OutageLogFilter) for f in h.filters) for h in ours)
     assert outages_module.OUTAGES is not None
+
+
+def test_a_logged_traceback_of_an_outage_is_counted_when_the_classifier_says_so(capture):
+    registry, _, buffer, _ = capture
+    registry.classify = lambda exc: "database" if isinstance(exc, ConnectionRefusedError) else None
+    job = logging.getLogger("alliance.outages")
+    for _ in range(10):
+        try:
+            raise ConnectionRefusedError(111, "Connect call failed")
+        except OSError:
+            job.warning("settlement clock tick failed; retrying", exc_info=True)
+    try:
+        raise ValueError("a bug")
+    except ValueError:
+        job.warning("settlement clock tick failed; retrying", exc_info=True)
+    lines = _lines(buffer)
+    assert [x["msg"] for x in lines] == ["database unavailable", "settlement clock tick failed; retrying"]
+    assert "ValueError" in lines[1]["exception"] and registry.status()["database"]["attempts"] == 10

@@ -76,6 +76,7 @@ def _checked_out(*_: Any) -> None:
 
 def install_outage_handlers(app: FastAPI, engine: AsyncEngine | None = None) -> None:
     """Connection failures → 503 + Retry-After on every route; the engine's successes end a database outage."""
+    OUTAGES.classify = dependency_of      # tracebacks of a lost database/broker become outage summaries
     for cls in _CANDIDATES:
         app.add_exception_handler(cls, _handle)
     if engine is not None:

@@ -62,6 +62,8 @@ class Outages:
         self._probes: dict[str, Probe] = {}
         self._watchers: dict[str, asyncio.Task] = {}
         self._listeners: list[Listener] = []
+        # which dependency an exception says is unreachable (None: not an outage); set by the service kit
+        self.classify: Callable[[BaseException], str | None] | None = None
 
     # -- reporting -------------------------------------------------------------------------------
     def failed(self, name: str, error: BaseException | str) -> None:
@@ -203,8 +205,9 @@ OUTAGES = Outages()
 class OutageLogFilter(logging.Filter):
     """Turns per-attempt connection errors into outage reports: such records are counted, not written.
 
-    Catches aiokafka's own connection-failure records (any aiokafka/kafka logger, WARNING and above) and
-    records that carry `extra={"dependency": name}`.
+    Catches aiokafka's own connection-failure records (any aiokafka/kafka logger, WARNING and above), records
+    that carry `extra={"dependency": name}`, and records whose exception the registry's `classify` names as an
+    outage (e.g. a periodic job logging "tick failed" with the traceback of a refused database connection).
     """
 
     def __init__(self, outages: Outages | None = None) -> None:
@@ -216,6 +219,11 @@ class OutageLogFilter(logging.Filter):
         if dependency is None and record.levelno >= logging.WARNING and record.name.split(".")[0] in _KAFKA_LOGGERS:
             if _KAFKA_CONNECTION.search(_text(record)):
                 dependency = "kafka"
+        if dependency is None and record.exc_info and record.exc_info[1] is not None and self.outages.classify:
+            try:
+                dependency = self.outages.classify(record.exc_info[1])
+            except Exception:  # noqa: BLE001 - classifying never loses the record
+                dependency = None
         if dependency is None:
             return True
         self.outages.failed(str(dependency), _text(record)[:300])
