@@ -34,8 +34,8 @@ _CANDIDATES: tuple[type[BaseException], ...] = (sa_exc.DBAPIError, sa_exc.Discon
 
 
 def unavailable_body(dependency: str, fhir: bool) -> dict[str, Any]:
-    text = (f"the {dependency} is unavailable for a moment; nothing was changed — "
-            f"retry the same request after {RETRY_AFTER_S} s")
+    what = {"kafka": "message broker"}.get(dependency, dependency)
+    text = f"the {what} is unavailable for a moment; retry the same request after {RETRY_AFTER_S} s"
     if fhir:
         return {"resourceType": "OperationOutcome",
                 "issue": [{"severity": "error", "code": "transient", "diagnostics": text}]}
