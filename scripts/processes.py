@@ -45,19 +45,75 @@ def service_env(name: str) -> dict[str, str]:
     return {f"{prefix}JWKS": str(KEYS / "jwks.json"), **PEERS.get(name, {})}
 
 
-def _pid(name: str) -> int | None:
+# /proc/<pid>/stat state letters: what each means for one of our services
+STATES = {"R": "running", "S": "running", "D": "running", "I": "running", "W": "running", "P": "running",
+          "Z": "zombie", "X": "dead", "x": "dead", "T": "stopped", "t": "stopped", "K": "dead"}
+
+
+def proc_state(pid: int) -> str | None:
+    """The state letter of `pid` from /proc (None when there is no such process)."""
     try:
-        pid = int((STATE / f"{name}.pid").read_text())
-        os.kill(pid, 0)
-        return pid
-    except (FileNotFoundError, ValueError, ProcessLookupError):
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
         return None
+    # "pid (comm) S ..." — comm may itself contain spaces and parentheses: the state follows the last ')'
+    return stat[stat.rindex(")") + 2:].split(" ", 1)[0] or None
+
+
+def proc_cmdline(pid: int) -> list[str]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return []
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+
+
+def is_service_command(cmdline: list[str], name: str) -> bool:
+    """Whether a command line is `alliance-<name> run` (directly or through a Python interpreter)."""
+    return any(Path(part).name == f"alliance-{name}" for part in cmdline[:3]) and "run" in cmdline
+
+
+def inspect(pid: int, name: str) -> str:
+    """What `pid` is for service `name`: running, stopped (SIGSTOP), zombie, dead, gone, or not-ours (reused)."""
+    state = proc_state(pid)
+    if state is None:
+        return "gone"
+    meaning = STATES.get(state, "running")
+    if meaning in ("zombie", "dead"):
+        return meaning          # a zombie has no command line left; it is not running whoever it was
+    if not is_service_command(proc_cmdline(pid), name):
+        return "not-ours"       # the pid was reused by another program: never signal it
+    return meaning
+
+
+def _recorded(name: str) -> int | None:
+    try:
+        return int((STATE / f"{name}.pid").read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def _state(name: str) -> tuple[int | None, str]:
+    """The recorded pid of `name` and what it is now ("no-pid-file" when none was recorded)."""
+    pid = _recorded(name)
+    return (pid, "no-pid-file") if pid is None else (pid, inspect(pid, name))
+
+
+def _pid(name: str) -> int | None:
+    """The pid of `name` if it is alive and really our service (running or stopped), else None."""
+    pid, state = _state(name)
+    return pid if state in ("running", "stopped") else None
 
 
 def _ready(port: int) -> dict | None:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=3) as r:
             return json.loads(r.read())
+    except urllib.error.HTTPError as exc:      # 503 not-ready: its body says which dependency since when
+        try:
+            return json.loads(exc.read())
+        except ValueError:
+            return None
     except (urllib.error.URLError, OSError, ValueError):
         return None
 
@@ -66,9 +122,16 @@ def up() -> int:
     STATE.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **infra_env()}
     for name, *_ in SERVICES:
-        if _pid(name):
-            print(f"  {name:28} already running (pid {_pid(name)})")
+        pid, state = _state(name)
+        if state == "running":
+            print(f"  {name:28} already running (pid {pid})")
             continue
+        if state == "stopped":          # frozen (SIGSTOP): it answers nothing; replace it
+            _signal(pid, signal.SIGKILL)
+            _wait_gone(name)
+        if pid is not None:
+            print(f"  {name:28} was {state} (pid {pid}); starting it again")
+            (STATE / f"{name}.pid").unlink(missing_ok=True)
         senv = {**env, **service_env(name)}
         subprocess.run([str(BIN / f"alliance-{name}"), "migrate"], env=senv, check=True,
                        stdout=subprocess.DEVNULL)
@@ -89,29 +152,49 @@ def up() -> int:
     return 0
 
 
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _wait_gone(name: str, seconds: float = 10.0) -> bool:
+    """Wait until `name` is no longer alive (a zombie counts as gone: it runs nothing)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if _pid(name) is None:
+            return True
+        time.sleep(0.1)
+    return _pid(name) is None
+
+
 def down() -> int:
     for name, *_ in SERVICES:
-        pid = _pid(name)
-        if pid is None:
-            continue
-        os.kill(pid, signal.SIGTERM)
-        for _ in range(100):
-            if _pid(name) is None:
-                break
-            time.sleep(0.1)
-        else:
-            os.kill(pid, signal.SIGKILL)
+        pid, state = _state(name)
+        if state in ("running", "stopped"):
+            _signal(pid, signal.SIGTERM)
+            if state == "stopped":
+                _signal(pid, signal.SIGCONT)    # a stopped process only acts on SIGTERM once continued
+            if not _wait_gone(name):
+                _signal(pid, signal.SIGKILL)
+                _wait_gone(name)
+            print(f"  {name:28} stopped")
+        elif pid is not None:
+            print(f"  {name:28} was {state} (pid {pid}); nothing to stop")
         (STATE / f"{name}.pid").unlink(missing_ok=True)
-        print(f"  {name:28} stopped")
     return 0
 
 
 def status() -> int:
     for name, _prefix, port, _ in SERVICES:
-        pid = _pid(name)
-        ready = _ready(port) if pid else None
-        print(f"  {name:28} {'running pid ' + str(pid) if pid else 'stopped':18} "
-              f"{json.dumps(ready['checks']) if ready else ''}")
+        pid, state = _state(name)
+        ready = _ready(port) if state == "running" else None
+        what = {"running": f"running pid {pid}", "stopped": f"stopped (SIGSTOP) pid {pid}",
+                "zombie": f"exited (zombie) pid {pid}", "dead": f"dead pid {pid}", "gone": "exited",
+                "not-ours": f"exited (pid {pid} reused)", "no-pid-file": "not started"}[state]
+        detail = json.dumps(ready.get("degraded") or ready["checks"]) if ready else ""
+        print(f"  {name:28} {what:28} {detail}")
     return 0
 
 

@@ -89,7 +89,7 @@ class Service:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
 
-    async def ready(self, timeout: float = 60) -> None:
+    async def ready(self, timeout: float = 120) -> None:
         deadline = asyncio.get_running_loop().time() + timeout
         async with httpx.AsyncClient() as c:
             while True:
@@ -234,14 +234,19 @@ def _a03(n: int, hospital: str, mrn: str, patient_class: str, department: str, v
 
 
 async def _send_acknowledged(a: Alliance, message: bytes, what: str) -> None:
-    """Send over MLLP until acknowledged AA (a resend carries the same MSH-10: applied once)."""
+    """Send over MLLP until acknowledged AA; a system error (AR, ERR-3 207) or no answer is resent unchanged
+    (a resend carries the same MSH-10: applied once)."""
     for _ in range(240):
         try:
             ack = ack_fields(await mllp_send("127.0.0.1", a.mllp_port, message, timeout=10))
-            assert ack["code"] == "AA", (what, ack)
-            return
         except (OSError, TimeoutError):
             await asyncio.sleep(0.5)
+            continue
+        if ack["code"] == "AR" and [e["code"] for e in ack["errors"]] == ["207"]:
+            await asyncio.sleep(0.5)
+            continue
+        assert ack["code"] == "AA", (what, ack)
+        return
     raise AssertionError(f"{what} never acknowledged")
 
 

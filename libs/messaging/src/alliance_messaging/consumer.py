@@ -9,16 +9,15 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
-from aiokafka.errors import KafkaError
 from opentelemetry import trace
 from sqlalchemy import Table
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from alliance_telemetry import extract_kafka_context
+from alliance_telemetry import OUTAGES, extract_kafka_context
 
 from .envelope import CloudEvent, InvalidEnvelope
+from .failures import dependency_of, is_transient
 from .kafka import PLAINTEXT, KafkaSecurity, dlq_topic, idempotent_producer
 
 log = logging.getLogger(__name__)
@@ -32,19 +31,6 @@ BatchHandler = Callable[[AsyncConnection, list[CloudEvent]], Awaitable[None]]
 
 class PoisonMessage(Exception):
     """A handler's verdict that retrying can never help: dead-letter at once."""
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Infrastructure failures (database or broker unreachable) that must never dead-letter a message."""
-    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
-        return True
-    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError,
-                        ConnectionError, OSError, TimeoutError, KafkaError)):
-        return True
-    cause = exc.__cause__ or exc.__context__
-    return cause is not None and cause is not exc and type(cause).__module__.startswith("asyncpg") and (
-        "Connection" in type(cause).__name__ or "CannotConnect" in type(cause).__name__
-    )
 
 
 def _parse(record: ConsumerRecord) -> CloudEvent | InvalidEnvelope:
@@ -135,9 +121,13 @@ class EventConsumer:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - restart the client on any failure
-                log.warning("consumer loop failed; restarting",
-                            extra={"fields": {"group": self._group_id, "error": repr(exc)[:300],
-                                              "retry_in_s": backoff}})
+                dependency = dependency_of(exc)
+                if dependency is not None:
+                    OUTAGES.failed(dependency, exc)     # one line per outage, not per attempt
+                else:
+                    log.warning("consumer loop failed; restarting",
+                                extra={"fields": {"group": self._group_id, "error": repr(exc)[:300],
+                                                  "retry_in_s": backoff}})
                 await self._close()
                 try:
                     await asyncio.wait_for(stop.wait(), timeout=backoff)
@@ -159,6 +149,8 @@ class EventConsumer:
                     async with self._lock:
                         await self._process_partition_batch(tp, records)
                         await self._commit_offset(consumer, tp, records[-1].offset + 1)
+                if batches:
+                    OUTAGES.recovered("kafka")      # records read and offsets committed: the broker is back
         finally:
             await self._close()
 
@@ -173,8 +165,11 @@ class EventConsumer:
             if client is not None:
                 try:
                     await client.stop()
-                except Exception:  # noqa: BLE001 - best effort on a broken client
-                    log.warning("kafka client stop failed", exc_info=True)
+                except Exception as exc:  # noqa: BLE001 - best effort on a broken client
+                    if (dependency := dependency_of(exc)) is not None:
+                        OUTAGES.failed(dependency, exc)
+                    else:
+                        log.warning("kafka client stop failed", exc_info=True)
 
     async def _process_partition_batch(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
         """One transaction for the batch; each record (or run of batch-handled records) in its own savepoint."""

@@ -12,9 +12,10 @@ from opentelemetry import trace
 from sqlalchemy import Table, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from alliance_telemetry import context_from_traceparent, inject_kafka_headers
+from alliance_telemetry import OUTAGES, context_from_traceparent, inject_kafka_headers
 
 from .envelope import CONTENT_TYPE
+from .failures import dependency_of
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
@@ -68,8 +69,8 @@ class OutboxRelay:
         if producer is not None:
             try:
                 await producer.stop()
-            except Exception:  # noqa: BLE001 - best effort on a broken client
-                log.warning("producer stop failed", exc_info=True)
+            except Exception as exc:  # noqa: BLE001 - best effort on a broken client
+                _report(exc, "producer stop failed")
 
     async def publish_pending(self) -> int:
         """Publish one batch of unpublished rows; returns how many were published."""
@@ -126,8 +127,8 @@ class OutboxRelay:
                     update(self._outbox).where(self._outbox.c.id.in_(ids))
                     .values(attempts=self._outbox.c.attempts + 1, last_error=repr(exc)[:500])
                 )
-        except Exception:  # noqa: BLE001 - the database may be the thing that is down
-            log.warning("could not record publish failure", exc_info=True)
+        except Exception as exc:  # noqa: BLE001 - the database may be the thing that is down
+            _report(exc, "could not record publish failure")
 
     async def run(self, stop: asyncio.Event) -> None:
         """Publish until `stop` is set, backing off exponentially while Kafka or the database fails."""
@@ -137,6 +138,8 @@ class OutboxRelay:
                 try:
                     n = await self.publish_pending()
                     backoff = self._poll_interval
+                    if n:
+                        OUTAGES.recovered("kafka")
                     if n == self._batch_size:
                         continue
                     if n:
@@ -144,8 +147,7 @@ class OutboxRelay:
                         await asyncio.sleep(self._coalesce)
                         continue
                 except Exception as exc:  # noqa: BLE001 - keep relaying whatever fails
-                    log.warning("outbox relay pass failed; retrying",
-                                extra={"fields": {"error": repr(exc)[:300], "retry_in_s": backoff}})
+                    _report(exc, "outbox relay pass failed; retrying", retry_in_s=backoff)
                     backoff = min(backoff * 2 if backoff else 0.1, self._max_backoff)
                 self._wake.clear()
                 try:
@@ -161,3 +163,12 @@ class OutboxRelay:
             return await conn.scalar(
                 select(func.count()).select_from(self._outbox).where(self._outbox.c.published_at.is_(None))
             ) or 0
+
+
+def _report(exc: BaseException, message: str, **fields: object) -> None:
+    """A lost database or broker goes to the outage summary; anything else is logged as it happens."""
+    dependency = dependency_of(exc)
+    if dependency is not None:
+        OUTAGES.failed(dependency, exc)
+    else:
+        log.warning(message, extra={"fields": {"error": repr(exc)[:300], **fields}})

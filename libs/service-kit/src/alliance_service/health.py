@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from alliance_messaging import PLAINTEXT, KafkaSecurity
+from alliance_telemetry import OUTAGES
 
 from .problems import PROBLEM_JSON
 
@@ -54,8 +55,14 @@ class KafkaProbe:
 
 
 def health_router(checks: dict[str, Check], timeout: float = 3.0) -> APIRouter:
-    """`/healthz` (process alive) and `/readyz` (every dependency answers)."""
+    """`/healthz` (process alive) and `/readyz` (every dependency answers; an outage says since when).
+
+    The checks also serve as the outage registry's probes: while a dependency is down they are tried every
+    few seconds, so its return is noticed (and logged once) even when nothing else uses it.
+    """
     router = APIRouter(tags=["health"])
+    for name, check in checks.items():
+        OUTAGES.register_probe(name, check)
 
     @router.get("/healthz", summary="Liveness")
     async def healthz() -> dict[str, str]:
@@ -72,8 +79,16 @@ def health_router(checks: dict[str, Check], timeout: float = 3.0) -> APIRouter:
 
         results = await asyncio.gather(*(run(n, c) for n, c in checks.items()))
         failed = {n: err for n, err in results if err}
+        for name, err in results:
+            if err:
+                OUTAGES.failed(name, err)
+            else:
+                OUTAGES.recovered(name)
         body = {"status": "ready" if not failed else "not-ready",
                 "checks": {n: ("ok" if not err else err) for n, err in results}}
+        degraded = {n: v for n, v in OUTAGES.status().items() if n in checks}
+        if degraded:
+            body["degraded"] = degraded   # since when, failed attempts, last error
         if failed:
             body |= {"type": "https://alliance.example/problems/not-ready", "title": "Service Unavailable",
                      "status": 503}

@@ -41,6 +41,7 @@ from .edge import install_edge
 from .grpc_edge import UnexpectedErrorInterceptor
 from .health import KafkaProbe, database_check, health_router
 from .migrations import assert_migrated
+from .outages import follow_in_grpc_health, install_outage_handlers
 from .problems import install_problem_handlers
 from .settings import ServiceSettings
 from .uow import UnitOfWork
@@ -145,6 +146,7 @@ class Runtime:
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
         for name in ["", *names]:
             await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+        follow_in_grpc_health(health_servicer, ["", *names])
         self.grpc_port = server.add_insecure_port(f"{self.settings.grpc_host}:{self.settings.grpc_port}")
         await server.start()
         self.grpc_server = server
@@ -214,6 +216,7 @@ def build_app(runtime: Runtime) -> FastAPI:
     app = FastAPI(title=spec.title, description=spec.description, version=spec.version)
     app.state.runtime = runtime
     install_problem_handlers(app)
+    install_outage_handlers(app, runtime.engine)
     install_auth(app, runtime.verifier)
     runtime._kafka_probe = KafkaProbe(runtime.settings.kafka_bootstrap, runtime.settings.kafka_security)
     app.include_router(health_router({"database": database_check(runtime.engine),

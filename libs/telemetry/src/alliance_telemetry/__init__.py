@@ -9,6 +9,7 @@ from alliance_telemetry.instrumentation import (
 )
 from alliance_telemetry.logs import JsonFormatter, RedactingFilter, TraceContextFilter
 from alliance_telemetry.messaging import kafka_consume_span, kafka_publish_span
+from alliance_telemetry.outages import OUTAGES, OutageLogFilter, Outages
 from alliance_telemetry.propagation import (
     context_from_traceparent,
     current_traceparent,
@@ -19,8 +20,11 @@ from alliance_telemetry.redaction import REDACTED, is_sensitive_key, redact_fiel
 from alliance_telemetry.spans import RedactingSpanExporter
 
 __all__ = [
+    "OUTAGES",
     "REDACTED",
     "JsonFormatter",
+    "OutageLogFilter",
+    "Outages",
     "RedactingFilter",
     "RedactingSpanExporter",
     "TraceContextFilter",

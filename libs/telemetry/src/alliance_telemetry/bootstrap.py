@@ -15,6 +15,7 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 
 from alliance_telemetry.logs import configure_logging
+from alliance_telemetry.outages import install_outage_filter
 from alliance_telemetry.spans import RedactingSpanExporter
 
 log = logging.getLogger(__name__)
@@ -89,4 +90,7 @@ def setup_telemetry(
             _attach(provider, span_exporter,
                     lambda: SimpleSpanProcessor(RedactingSpanExporter(span_exporter)))
         configure_logging(service_name, log_level, json_logs)
+        for handler in logging.getLogger().handlers:
+            if getattr(handler, "_alliance_telemetry_handler", False):
+                install_outage_filter(handler)   # connection errors per attempt become outage summaries
         return provider

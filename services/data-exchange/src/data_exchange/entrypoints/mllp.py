@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from ..hl7 import Hl7Error, MllpDecoder, build_ack, frame
 from ..hl7.framing import FramingError
+from ..service.hl7_ingest import system_failure_ack
 
 log = logging.getLogger(__name__)
 
@@ -20,11 +21,12 @@ class MllpServer:
     """An asyncio TCP listener speaking MLLP (0x0B … 0x1C 0x0D)."""
 
     def __init__(self, handler: Handler, host: str, port: int, *, max_message_bytes: int = 1_048_576,
-                 idle_timeout: float = 300.0, max_connections: int = 256) -> None:
+                 idle_timeout: float = 300.0, max_connections: int = 256, handler_timeout: float = 30.0) -> None:
         self._handler = handler
         self._host, self._port = host, port
         self._max_bytes = max_message_bytes
         self._idle = idle_timeout
+        self._handler_timeout = handler_timeout
         self._slots = asyncio.Semaphore(max_connections)
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task] = set()
@@ -79,11 +81,9 @@ class MllpServer:
             return build_ack(None, "AR", [err], control_id="FRAMING", now=now, raw=b"")
         self.messages += 1
         try:
-            return await self._handler(item)
-        except Exception:  # noqa: BLE001 - answer AE and keep the connection; nothing was committed
-            log.exception("HL7 message handling failed")
-            err = Hl7Error(reason="internal error; the message was not stored, please resend", code=207)
-            return build_ack(None, "AE", [err], control_id="ERROR", now=now, raw=item)
+            return await asyncio.wait_for(self._handler(item), self._handler_timeout)
+        except Exception as exc:  # noqa: BLE001 - a system error is AR 207: resend unchanged; keep the connection
+            return system_failure_ack(item, exc, now=now)
 
 
 async def send(host: str, port: int, payload: bytes, timeout: float = 20.0) -> bytes:

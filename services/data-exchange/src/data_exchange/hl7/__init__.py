@@ -17,7 +17,7 @@ No I/O here: the MLLP server and the HTTP endpoint feed bytes in and send bytes 
         writer.write(frame(ack))
 """
 
-from data_exchange.hl7.ack import ack_fields, build_ack
+from data_exchange.hl7.ack import SYSTEM_ERROR_CAUSES, ack_fields, build_ack, system_error_ack
 from data_exchange.hl7.datatypes import (
     money_to_fen,
     parse_date,
@@ -35,6 +35,7 @@ from data_exchange.hl7.validation import SUPPORTED, check_header, check_structur
 __all__ = [
     "DEFAULT_ENCODING",
     "SUPPORTED",
+    "SYSTEM_ERROR_CAUSES",
     "TABLE_0357",
     "EncodingCharacters",
     "FramingError",
@@ -55,6 +56,7 @@ __all__ = [
     "parse_decimal",
     "parse_dtm",
     "parse_int",
+    "system_error_ack",
     "to_records",
     "unescape",
     "warning",

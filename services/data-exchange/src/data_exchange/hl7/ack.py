@@ -151,6 +151,25 @@ def build_ack(msg: Message | None, code: str, errors: Sequence[Hl7Error] = (), *
     return ("\r".join(segments) + "\r").encode(header.codec, "replace")
 
 
+SYSTEM_ERROR_CAUSES = {
+    "database": "database unavailable",
+    "kafka": "message broker unavailable",
+    "timeout": "processing timed out",
+    "internal": "internal error",
+}
+
+
+def system_error_ack(raw: bytes, cause: str, *, control_id: str, now: datetime) -> bytes:
+    """AR with ERR-3 207 for a failure that is not the message's fault: nothing was stored, and the same
+    message resent unchanged (same MSH-10) is processed then — or, if it was stored after all, answered
+    with its first ACK by the duplicate store."""
+    what = SYSTEM_ERROR_CAUSES.get(cause, SYSTEM_ERROR_CAUSES["internal"])
+    err = Hl7Error(207, f"{what} (a system error, not the message's content): the message was not stored; "
+                        "resend it unchanged with the same MSH-10", reject=True)
+    return build_ack(None, "AR", [err], control_id=control_id, now=now, raw=raw,
+                     text=f"{what}; resend unchanged (same MSH-10)")
+
+
 def ack_fields(ack: bytes) -> dict[str, Any]:
     """The interesting fields of an ACK, parsed back with our own parser (for tests and logs)."""
     msg = parse(ack)

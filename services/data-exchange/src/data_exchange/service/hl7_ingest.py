@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
@@ -9,15 +10,44 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 
+from alliance_messaging import dependency_of
 from alliance_service import UnitOfWork
+from alliance_telemetry import OUTAGES
 
 from ..adapters.orm import inbound_messages
 from ..adapters.repository import hospital_for_facility
 from ..domain.clinical import Issue
-from ..hl7 import Hl7Error, build_ack, check_header, check_structure, parse, to_records
+from ..hl7 import (
+    Hl7Error,
+    build_ack,
+    check_header,
+    check_structure,
+    parse,
+    system_error_ack,
+    to_records,
+)
 from .ingest import PatientIndex, ingest
 
 PROTOCOL = "hl7v2"
+log = logging.getLogger(__name__)
+
+
+def system_failure_ack(raw: bytes, exc: BaseException, *, now: datetime) -> bytes:
+    """The AR (ERR-3 207, resend unchanged) for a message whose handling failed for a system reason.
+
+    A lost database counts towards the outage summary (one log line per outage, not per message); any
+    other failure is an internal error, logged with its traceback.
+    """
+    if (dependency := dependency_of(exc)) is not None:
+        cause = dependency
+        OUTAGES.failed(dependency, exc)
+    elif isinstance(exc, TimeoutError):
+        cause = "timeout"
+        log.warning("HL7 message handling timed out; answered AR (resend unchanged)")
+    else:
+        cause = "internal"
+        log.error("HL7 message handling failed", exc_info=exc)
+    return system_error_ack(raw, cause, control_id=uuid.uuid4().hex[:20], now=now)
 
 
 def _ack_code(errors: list[Hl7Error]) -> str:

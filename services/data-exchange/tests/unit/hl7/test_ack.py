@@ -118,3 +118,19 @@ def test_an_ack_for_pure_garbage_still_parses_with_defaults():
 def test_an_unknown_acknowledgment_code_is_a_programming_error():
     with pytest.raises(ValueError):
         _ack(parse(render(adt())), "OK")
+
+
+@pytest.mark.parametrize("cause, text", [("database", "database unavailable"),
+                                         ("kafka", "message broker unavailable"),
+                                         ("timeout", "processing timed out"), ("internal", "internal error"),
+                                         ("anything else", "internal error")])
+def test_a_system_error_is_ar_207_asking_to_resend_the_same_message(cause, text):
+    from data_exchange.hl7 import system_error_ack
+
+    f = ack_fields(system_error_ack(render(adt("A01")), cause, control_id="ACK0002", now=NOW))
+    assert (f["code"], f["acknowledged_control_id"], f["control_id"]) == ("AR", "MSG00001", "ACK0002")
+    assert f["text"] == f"{text}; resend unchanged (same MSH-10)" and len(f["text"]) <= 80
+    [err] = f["errors"]
+    assert (err["code"], err["code_text"], err["severity"]) == ("207", "Application internal error", "E")
+    assert err["text"].startswith(text) and "not the message's content" in err["text"]
+    assert "resend it unchanged with the same MSH-10" in err["text"]
