@@ -16,7 +16,7 @@ from .domain.ledger import (
     private_key_to_pem,
 )
 from .entrypoints import http, settlement_http
-from .service import member_hospitals, settlement
+from .service import member_hospitals, settlement, stay_monitoring
 from .service.ledger import SettlementClock
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ SPEC = ServiceSpec(
     routers=lambda rt: [http.router(rt), settlement_http.router(rt)],
     configure=configure,
     servers=lambda rt: [rt.extras["clock"]],
-    handlers=lambda rt: member_hospitals.handlers() | settlement.handlers(rt),
+    handlers=lambda rt: member_hospitals.handlers() | settlement.handlers(rt) | stay_monitoring.handlers(rt),
     batch_handlers=settlement.batch_handlers,
     subscriptions=sorted({member_hospitals.REGISTRY_TOPIC, *settlement.SUBSCRIPTIONS}),
 )
