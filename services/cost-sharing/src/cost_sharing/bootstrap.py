@@ -15,7 +15,7 @@ from .domain.ledger import (
     load_private_key_pem,
     private_key_to_pem,
 )
-from .entrypoints import http, settlement_http
+from .entrypoints import analytics_http, http, settlement_http
 from .service import member_hospitals, settlement, stay_monitoring
 from .service.ledger import SettlementClock
 
@@ -78,7 +78,7 @@ SPEC = ServiceSpec(
     tables=messaging,
     stream_topic="alliance.cost_sharing.v1",
     service_dir=Path(__file__).resolve().parents[2],
-    routers=lambda rt: [http.router(rt), settlement_http.router(rt)],
+    routers=lambda rt: [http.router(rt), settlement_http.router(rt), analytics_http.router(rt)],
     configure=configure,
     servers=lambda rt: [rt.extras["clock"]],
     handlers=lambda rt: member_hospitals.handlers() | settlement.handlers(rt) | stay_monitoring.handlers(rt),

@@ -21,3 +21,6 @@ class Settings(ServiceSettings):
         None, description="file of such PEM public keys (one or more blocks); joins COST_SHARING_LEDGER_PUBLIC_KEY")
     settlement_interval_seconds: float = Field(
         5.0, gt=0, description="how often statements are issued and the chain head is signed")
+    analytics_min_cell_count: int = Field(
+        10, ge=2, le=1000, description="analytics: a cell or total with fewer cases than this is withheld, with "
+                                       "complementary cells so it cannot be derived")

@@ -293,3 +293,19 @@ recognition_decisions = Table(
     Column("period", Text, nullable=False),
     Index("ix_recognition_decisions_period", "period"),
 )
+
+# Every analytics question (statistics without rows): who asked what, when, and how much of the answer was withheld.
+analytics_queries = Table(
+    "analytics_queries",
+    metadata,
+    Column("query_id", Text, primary_key=True),
+    Column("subject", Text, nullable=False),
+    Column("roles", ARRAY(Text), nullable=False),
+    Column("question", JSONB, nullable=False),
+    Column("min_count", Integer, nullable=False),
+    Column("cells_returned", Integer, nullable=False),
+    Column("cells_suppressed", Integer, nullable=False),
+    Column("totals_suppressed", Integer, nullable=False),
+    Column("asked_at", DateTime(timezone=True), nullable=False),
+    Index("ix_analytics_queries_asked_at", "asked_at"),
+)
