@@ -24,3 +24,7 @@ class Settings(ServiceSettings):
     analytics_min_cell_count: int = Field(
         10, ge=2, le=1000, description="analytics: a cell or total with fewer cases than this is withheld, with "
                                        "complementary cells so it cannot be derived")
+    indicator_interval_seconds: float = Field(
+        60.0, gt=0, description="how often the clock looks for a closed month to evaluate")
+    indicator_close_grace_hours: float = Field(
+        24.0, ge=0, le=27 * 24, description="a month (China time) is evaluated this long after it closes, once")

@@ -309,3 +309,13 @@ analytics_queries = Table(
     Column("asked_at", DateTime(timezone=True), nullable=False),
     Index("ix_analytics_queries_asked_at", "asked_at"),
 )
+
+# Months the service's clock has closed and evaluated (once each), with the growth basis used.
+indicator_evaluations = Table(
+    "indicator_evaluations",
+    metadata,
+    Column("period", Text, primary_key=True),
+    Column("basis", Text, nullable=False),
+    Column("compared_with", Text, nullable=False),
+    Column("evaluated_at", DateTime(timezone=True), nullable=False),
+)
