@@ -1,6 +1,7 @@
 """Composition root of cost-sharing."""
 
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 from alliance_service import Runtime, ServiceSpec
@@ -15,8 +16,9 @@ from .domain.ledger import (
     load_private_key_pem,
     private_key_to_pem,
 )
-from .entrypoints import http, settlement_http
-from .service import member_hospitals, settlement
+from .entrypoints import analytics_http, http, settlement_http
+from .service import member_hospitals, settlement, stay_monitoring
+from .service.indicator_clock import IndicatorClock
 from .service.ledger import SettlementClock
 
 log = logging.getLogger(__name__)
@@ -67,6 +69,8 @@ def configure(runtime: Runtime) -> None:
     key = signing_key(s)
     runtime.extras["ledger_keys"] = pinned_keys(s, key)
     runtime.extras["clock"] = SettlementClock(runtime.uow, key, s.settlement_interval_seconds)
+    runtime.extras["indicator_clock"] = IndicatorClock(runtime.uow, s.indicator_interval_seconds,
+                                                       timedelta(hours=s.indicator_close_grace_hours))
 
 
 SPEC = ServiceSpec(
@@ -78,10 +82,10 @@ SPEC = ServiceSpec(
     tables=messaging,
     stream_topic="alliance.cost_sharing.v1",
     service_dir=Path(__file__).resolve().parents[2],
-    routers=lambda rt: [http.router(rt), settlement_http.router(rt)],
+    routers=lambda rt: [http.router(rt), settlement_http.router(rt), analytics_http.router(rt)],
     configure=configure,
-    servers=lambda rt: [rt.extras["clock"]],
-    handlers=lambda rt: member_hospitals.handlers() | settlement.handlers(rt),
+    servers=lambda rt: [rt.extras["clock"], rt.extras["indicator_clock"]],
+    handlers=lambda rt: member_hospitals.handlers() | settlement.handlers(rt) | stay_monitoring.handlers(rt),
     batch_handlers=settlement.batch_handlers,
     subscriptions=sorted({member_hospitals.REGISTRY_TOPIC, *settlement.SUBSCRIPTIONS}),
 )

@@ -21,3 +21,10 @@ class Settings(ServiceSettings):
         None, description="file of such PEM public keys (one or more blocks); joins COST_SHARING_LEDGER_PUBLIC_KEY")
     settlement_interval_seconds: float = Field(
         5.0, gt=0, description="how often statements are issued and the chain head is signed")
+    analytics_min_cell_count: int = Field(
+        10, ge=2, le=1000, description="analytics: a cell or total with fewer cases than this is withheld, with "
+                                       "complementary cells so it cannot be derived")
+    indicator_interval_seconds: float = Field(
+        60.0, gt=0, description="how often the clock looks for a closed month to evaluate")
+    indicator_close_grace_hours: float = Field(
+        24.0, ge=0, le=27 * 24, description="a month (China time) is evaluated this long after it closes, once")

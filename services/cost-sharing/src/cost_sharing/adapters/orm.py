@@ -3,6 +3,7 @@
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     Date,
     DateTime,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
@@ -236,7 +238,38 @@ cost_warnings = Table(
     Column("closed_by", Text),
     Column("closed_at", DateTime(timezone=True)),
     Column("note", Text),
-    UniqueConstraint("hospital_id", "period", "indicator", name="uq_cost_warnings_once"),
+    # an in-stay DRG warning names its stay, the department when known, and its stage
+    Column("encounter_id", Text),
+    Column("department", Text),
+    Column("stage", Text),
+    Index("uq_cost_warnings_once", "hospital_id", "period", "indicator", unique=True,
+          postgresql_where=text("encounter_id IS NULL")),
+    Index("uq_cost_warnings_stay_stage", "encounter_id", "stage", unique=True,
+          postgresql_where=text("encounter_id IS NOT NULL")),
+)
+
+# Each inpatient stay followed from admission (in-stay DRG monitoring): its newest snapshot of coding and cost, the
+# provisional DRG and standard, and when each threshold was crossed ({stage: ISO time}).
+monitored_stays = Table(
+    "monitored_stays",
+    metadata,
+    Column("encounter_id", Text, primary_key=True),
+    Column("patient_id", Text, nullable=False),
+    Column("hospital_id", Text, nullable=False),
+    Column("department", Text, nullable=False, server_default=""),
+    Column("admitted_at", DateTime(timezone=True)),
+    Column("principal_dx", Text, nullable=False, server_default=""),
+    Column("secondary_dx", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("procedures", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("cost_fen", BigInteger, nullable=False, server_default="0"),
+    Column("as_of", DateTime(timezone=True)),
+    Column("drg", Text),
+    Column("table_version", Integer),
+    Column("standard_cost_fen", BigInteger),
+    Column("crossed", JSONB, nullable=False, server_default="{}"),
+    Column("discharged_at", DateTime(timezone=True)),
+    CheckConstraint("cost_fen >= 0", name="ck_monitored_stays_cost"),
+    Index("ix_monitored_stays_hospital_open", "hospital_id", postgresql_where=text("discharged_at IS NULL")),
 )
 
 # An encounter's costs are settled once, by the first completed referral whose episode covers it.
@@ -259,4 +292,30 @@ recognition_decisions = Table(
     Column("saving_fen", BigInteger, nullable=False),
     Column("period", Text, nullable=False),
     Index("ix_recognition_decisions_period", "period"),
+)
+
+# Every analytics question (statistics without rows): who asked what, when, and how much of the answer was withheld.
+analytics_queries = Table(
+    "analytics_queries",
+    metadata,
+    Column("query_id", Text, primary_key=True),
+    Column("subject", Text, nullable=False),
+    Column("roles", ARRAY(Text), nullable=False),
+    Column("question", JSONB, nullable=False),
+    Column("min_count", Integer, nullable=False),
+    Column("cells_returned", Integer, nullable=False),
+    Column("cells_suppressed", Integer, nullable=False),
+    Column("totals_suppressed", Integer, nullable=False),
+    Column("asked_at", DateTime(timezone=True), nullable=False),
+    Index("ix_analytics_queries_asked_at", "asked_at"),
+)
+
+# Months the service's clock has closed and evaluated (once each), with the growth basis used.
+indicator_evaluations = Table(
+    "indicator_evaluations",
+    metadata,
+    Column("period", Text, primary_key=True),
+    Column("basis", Text, nullable=False),
+    Column("compared_with", Text, nullable=False),
+    Column("evaluated_at", DateTime(timezone=True), nullable=False),
 )

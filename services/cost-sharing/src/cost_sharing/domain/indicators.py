@@ -106,7 +106,7 @@ class Breach:
 
     hospital_id: str
     period: str
-    indicator: Literal["cost_growth", "cost_index"]
+    indicator: Literal["cost_growth", "cost_growth_yoy", "cost_index"]
     level: BreachLevel
     value: Decimal
     threshold: Decimal
@@ -282,16 +282,18 @@ def _index_breach(ind: HospitalIndicators) -> Breach | None:
     )
 
 
-def breaches(indicators: Sequence[HospitalIndicators]) -> list[Breach]:
-    """Cost-growth and cost-index breaches, by hospital then indicator."""
+def breaches(indicators: Sequence[HospitalIndicators], *, year_on_year: bool = False) -> list[Breach]:
+    """Cost-growth and cost-index breaches, by hospital then indicator. The growth is against whatever previous
+    period the indicators were computed with: say which (``year_on_year``: indicator ``cost_growth_yoy``)."""
     found: list[Breach] = []
+    basis = "year on year" if year_on_year else "month on month"
     for ind in sorted(indicators, key=lambda i: (i.hospital_id, i.period)):
         if ind.growth is not None and ind.growth_level in ("yellow", "red"):
             threshold = GROWTH_RED_ABOVE if ind.growth_level == "red" else GROWTH_YELLOW_ABOVE
             found.append(Breach(
-                ind.hospital_id, ind.period, "cost_growth", ind.growth_level, ind.growth,
-                threshold,
-                f"cost per visit grew {_percent(ind.growth)} "
+                ind.hospital_id, ind.period, "cost_growth_yoy" if year_on_year else "cost_growth", ind.growth_level,
+                ind.growth, threshold,
+                f"cost per visit grew {_percent(ind.growth)} {basis} "
                 f"({_yuan(ind.previous_cost_per_visit_fen or 0)} → "
                 f"{_yuan(ind.cost_per_visit_fen)} yuan), above the {_percent(threshold)} "
                 f"{ind.growth_level} threshold",

@@ -190,3 +190,53 @@ class CaseGrouped(_message.Message):
     table_version: int
     occurred_at: _timestamp_pb2.Timestamp
     def __init__(self, case_id: _Optional[str] = ..., hospital_id: _Optional[str] = ..., drg: _Optional[str] = ..., relative_weight: _Optional[str] = ..., payment_fen: _Optional[int] = ..., total_cost_fen: _Optional[int] = ..., outlier: _Optional[str] = ..., needs_two_approvals: _Optional[bool] = ..., table_version: _Optional[int] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class StayCostAlerted(_message.Message):
+    __slots__ = ("alert_id", "encounter_id", "hospital_id", "department", "stage", "drg", "table_version", "standard_cost_fen", "cost_fen", "ratio", "threshold", "occurred_at")
+    ALERT_ID_FIELD_NUMBER: _ClassVar[int]
+    ENCOUNTER_ID_FIELD_NUMBER: _ClassVar[int]
+    HOSPITAL_ID_FIELD_NUMBER: _ClassVar[int]
+    DEPARTMENT_FIELD_NUMBER: _ClassVar[int]
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    DRG_FIELD_NUMBER: _ClassVar[int]
+    TABLE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    STANDARD_COST_FEN_FIELD_NUMBER: _ClassVar[int]
+    COST_FEN_FIELD_NUMBER: _ClassVar[int]
+    RATIO_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    alert_id: str
+    encounter_id: str
+    hospital_id: str
+    department: str
+    stage: str
+    drg: str
+    table_version: int
+    standard_cost_fen: int
+    cost_fen: int
+    ratio: str
+    threshold: str
+    occurred_at: _timestamp_pb2.Timestamp
+    def __init__(self, alert_id: _Optional[str] = ..., encounter_id: _Optional[str] = ..., hospital_id: _Optional[str] = ..., department: _Optional[str] = ..., stage: _Optional[str] = ..., drg: _Optional[str] = ..., table_version: _Optional[int] = ..., standard_cost_fen: _Optional[int] = ..., cost_fen: _Optional[int] = ..., ratio: _Optional[str] = ..., threshold: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class StayMonitoringClosed(_message.Message):
+    __slots__ = ("encounter_id", "hospital_id", "department", "drg", "standard_cost_fen", "cost_fen", "ratio", "closed_alert_ids", "occurred_at")
+    ENCOUNTER_ID_FIELD_NUMBER: _ClassVar[int]
+    HOSPITAL_ID_FIELD_NUMBER: _ClassVar[int]
+    DEPARTMENT_FIELD_NUMBER: _ClassVar[int]
+    DRG_FIELD_NUMBER: _ClassVar[int]
+    STANDARD_COST_FEN_FIELD_NUMBER: _ClassVar[int]
+    COST_FEN_FIELD_NUMBER: _ClassVar[int]
+    RATIO_FIELD_NUMBER: _ClassVar[int]
+    CLOSED_ALERT_IDS_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    encounter_id: str
+    hospital_id: str
+    department: str
+    drg: str
+    standard_cost_fen: int
+    cost_fen: int
+    ratio: str
+    closed_alert_ids: _containers.RepeatedScalarFieldContainer[str]
+    occurred_at: _timestamp_pb2.Timestamp
+    def __init__(self, encounter_id: _Optional[str] = ..., hospital_id: _Optional[str] = ..., department: _Optional[str] = ..., drg: _Optional[str] = ..., standard_cost_fen: _Optional[int] = ..., cost_fen: _Optional[int] = ..., ratio: _Optional[str] = ..., closed_alert_ids: _Optional[_Iterable[str]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -157,6 +157,32 @@ class EncounterAdmitted(_message.Message):
     admitted_at: _timestamp_pb2.Timestamp
     def __init__(self, encounter_id: _Optional[str] = ..., patient_id: _Optional[str] = ..., hospital_id: _Optional[str] = ..., patient_class: _Optional[str] = ..., department: _Optional[_Union[CodedValue, _Mapping]] = ..., admitted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
+class EncounterUpdated(_message.Message):
+    __slots__ = ("encounter_id", "patient_id", "hospital_id", "patient_class", "department", "admitted_at", "diagnoses", "procedures", "cost_lines", "total_cost_fen", "as_of")
+    ENCOUNTER_ID_FIELD_NUMBER: _ClassVar[int]
+    PATIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    HOSPITAL_ID_FIELD_NUMBER: _ClassVar[int]
+    PATIENT_CLASS_FIELD_NUMBER: _ClassVar[int]
+    DEPARTMENT_FIELD_NUMBER: _ClassVar[int]
+    ADMITTED_AT_FIELD_NUMBER: _ClassVar[int]
+    DIAGNOSES_FIELD_NUMBER: _ClassVar[int]
+    PROCEDURES_FIELD_NUMBER: _ClassVar[int]
+    COST_LINES_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_COST_FEN_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    encounter_id: str
+    patient_id: str
+    hospital_id: str
+    patient_class: str
+    department: CodedValue
+    admitted_at: _timestamp_pb2.Timestamp
+    diagnoses: _containers.RepeatedCompositeFieldContainer[Diagnosis]
+    procedures: _containers.RepeatedCompositeFieldContainer[Procedure]
+    cost_lines: _containers.RepeatedCompositeFieldContainer[CostLine]
+    total_cost_fen: int
+    as_of: _timestamp_pb2.Timestamp
+    def __init__(self, encounter_id: _Optional[str] = ..., patient_id: _Optional[str] = ..., hospital_id: _Optional[str] = ..., patient_class: _Optional[str] = ..., department: _Optional[_Union[CodedValue, _Mapping]] = ..., admitted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., diagnoses: _Optional[_Iterable[_Union[Diagnosis, _Mapping]]] = ..., procedures: _Optional[_Iterable[_Union[Procedure, _Mapping]]] = ..., cost_lines: _Optional[_Iterable[_Union[CostLine, _Mapping]]] = ..., total_cost_fen: _Optional[int] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
 class EncounterDischarged(_message.Message):
     __slots__ = ("encounter_id", "patient_id", "hospital_id", "patient_class", "department", "admitted_at", "discharged_at", "length_of_stay_days", "diagnoses", "procedures", "cost_lines", "total_cost_fen")
     ENCOUNTER_ID_FIELD_NUMBER: _ClassVar[int]
