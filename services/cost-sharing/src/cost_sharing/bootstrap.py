@@ -5,6 +5,7 @@ from pathlib import Path
 
 from alliance_service import Runtime, ServiceSpec
 
+from .adapters.ledger_metrics import watch_ledger
 from .adapters.orm import messaging, metadata
 from .config import Settings
 from .domain.ledger import (
@@ -67,6 +68,10 @@ def configure(runtime: Runtime) -> None:
     key = signing_key(s)
     runtime.extras["ledger_keys"] = pinned_keys(s, key)
     runtime.extras["clock"] = SettlementClock(runtime.uow, key, s.settlement_interval_seconds)
+    if runtime.metrics is not None:
+        watch_ledger(runtime.metrics, runtime.engine)
+        runtime.extras["ledger_verifications"] = runtime.metrics.counter(
+            "alliance_ledger_verifications", "Ledger verifications run (HTTP), by result: ok or failed")
 
 
 SPEC = ServiceSpec(
