@@ -84,3 +84,14 @@ def test_names_prometheus_cannot_scrape_and_kind_clashes_are_refused():
     metrics.counter("alliance_x", "x")
     with pytest.raises(ValueError, match="already declared"):
         metrics.gauge("alliance_x", "x")
+
+
+def test_an_otlp_endpoint_adds_a_periodic_exporter_to_the_collector_metrics_url():
+    from alliance_telemetry.metrics import _metrics_url
+
+    assert _metrics_url("http://otel:4318") == "http://otel:4318/v1/metrics"
+    assert _metrics_url("http://otel:4318/custom/path") == "http://otel:4318/custom/path"
+    metrics = ServiceMetrics("svc", otlp_endpoint="http://127.0.0.1:9", export_interval_s=3600)
+    metrics.counter("alliance_things", "Things").add(1)
+    assert 'alliance_things_total{service="svc"} 1' in metrics.render()
+    metrics.shutdown()

@@ -161,8 +161,9 @@ class ServiceMetrics:
                 lines.extend(_sample_lines(exposed, metric_data, service))
         return "\n".join(lines) + "\n"
 
-    def shutdown(self) -> None:
-        self._provider.shutdown()
+    def shutdown(self, timeout_s: float = 2.0) -> None:
+        """Flush the OTLP exporter (bounded: a collector that is down must not hold up a service's stop)."""
+        self._provider.shutdown(timeout_millis=timeout_s * 1000)
 
 
 def _sample_lines(exposed: str, data: object, constant: Mapping[str, str]) -> list[str]:
@@ -225,7 +226,7 @@ def _metrics_url(endpoint: str) -> str:
 def _otlp_reader(endpoint: str, interval_s: float) -> MetricReader:
     from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 
-    return PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=_metrics_url(endpoint)),
+    return PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=_metrics_url(endpoint), timeout=5),
                                          export_interval_millis=interval_s * 1000)
 
 
