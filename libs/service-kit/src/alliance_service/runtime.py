@@ -230,11 +230,12 @@ def build_app(runtime: Runtime) -> FastAPI:
     install_problem_handlers(app)
     install_auth(app, runtime.verifier)
     runtime._kafka_probe = KafkaProbe(runtime.settings.kafka_bootstrap, runtime.settings.kafka_security)
-    checks = {"database": database_check(runtime.engine), "kafka": runtime._kafka_probe}
-    app.include_router(health_router(checks))
-    if runtime.metrics is not None:
+    app.include_router(health_router({"database": database_check(runtime.engine),
+                                      "kafka": runtime._kafka_probe}))
+    if runtime.metrics is not None:   # the scrape, and the readiness checks as alliance_dependency_up
         app.include_router(metrics_router(runtime.metrics))
-        watch_dependencies(runtime.metrics, checks)
+        watch_dependencies(runtime.metrics, {"database": database_check(runtime.engine),
+                                             "kafka": runtime._kafka_probe})
     for router in spec.routers(runtime):
         app.include_router(router)
     spec.customize_app(app)
