@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from alliance_telemetry import OUTAGES, extract_kafka_context
+from alliance_telemetry.metrics import ServiceMetrics
 
 from .envelope import CloudEvent, InvalidEnvelope
 from .failures import dependency_of, is_transient
@@ -73,6 +74,7 @@ class EventConsumer:
         backoff_max: float = 5.0,
         batch_max: int = 500,
         security: KafkaSecurity = PLAINTEXT,
+        metrics: ServiceMetrics | None = None,
     ) -> None:
         self._engine = engine
         self._security = security
@@ -92,6 +94,14 @@ class EventConsumer:
         self.applied = 0
         self.dead_lettered = 0
         self.duplicates = 0
+        self._metrics = metrics
+        if metrics is not None:
+            self._dlq_published = metrics.counter(
+                "alliance_dlq_published", "Events dead-lettered to <topic>.dlq, by consumer group and source topic")
+            self._lag = metrics.gauge(
+                "alliance_consumer_lag_messages",
+                "Records not yet committed by the group (end offset minus committed offset), per assigned partition")
+            metrics.add_sampler("consumer-lag", self.sample_lag)
 
     @property
     def group_id(self) -> str:
@@ -153,6 +163,28 @@ class EventConsumer:
                     OUTAGES.recovered("kafka")      # records read and offsets committed: the broker is back
         finally:
             await self._close()
+
+    async def lag(self) -> dict[TopicPartition, int]:
+        """Per partition assigned to this consumer: end offset (last stable) minus the group's committed offset."""
+        consumer = self._consumer
+        if consumer is None:
+            return {}
+        assigned = list(consumer.assignment())
+        if not assigned:
+            return {}
+        ends = await consumer.end_offsets(assigned)
+        starts = await consumer.beginning_offsets(assigned)
+        lag: dict[TopicPartition, int] = {}
+        for tp in assigned:
+            committed = await consumer.committed(tp)
+            lag[tp] = max(ends.get(tp, 0) - (committed if committed is not None else starts.get(tp, 0)), 0)
+        return lag
+
+    async def sample_lag(self) -> None:
+        """Refresh the consumer lag gauge (partitions no longer assigned disappear)."""
+        lag = await self.lag()
+        self._lag.replace(({"group": self._group_id, "topic": tp.topic, "partition": tp.partition}, n)
+                          for tp, n in lag.items())
 
     async def _commit_offset(self, consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> None:
         """Commit the next offset to read, only after the batch's database transaction committed."""
@@ -315,6 +347,8 @@ class EventConsumer:
             async with conn.begin_nested():
                 await self._record(conn, record, event, "dead_lettered")
         self.dead_lettered += 1
+        if self._metrics is not None:
+            self._dlq_published.add(1, {"group": self._group_id, "topic": record.topic})
         log.error("event dead-lettered",
                   extra={"fields": {"topic": record.topic, "partition": record.partition,
                                     "offset": record.offset, "error_type": type(error).__name__,

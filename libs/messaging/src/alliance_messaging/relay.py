@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import zlib
 from collections.abc import Callable
 
@@ -13,6 +14,7 @@ from sqlalchemy import Table, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from alliance_telemetry import OUTAGES, context_from_traceparent, inject_kafka_headers
+from alliance_telemetry.metrics import ServiceMetrics
 
 from .envelope import CONTENT_TYPE
 from .failures import dependency_of
@@ -39,6 +41,7 @@ class OutboxRelay:
         max_backoff: float = 5.0,
         coalesce: float = 0.005,
         name: str = "outbox-relay",
+        metrics: ServiceMetrics | None = None,
     ) -> None:
         self._engine = engine
         self._outbox = outbox
@@ -51,6 +54,16 @@ class OutboxRelay:
         self._lock_key = zlib.crc32(f"{name}:{outbox.name}".encode())
         self._wake = asyncio.Event()
         self.published = 0
+        self._metrics = metrics
+        if metrics is not None:
+            self._published = metrics.counter("alliance_relay_published", "Outbox events published, by topic")
+            self._publish_seconds = metrics.histogram(
+                "alliance_relay_publish_duration_seconds",
+                "Relay batch publish latency in seconds: first send to the last broker acknowledgement")
+            self._backlog = metrics.gauge("alliance_outbox_backlog_events", "Outbox rows not yet published")
+            self._oldest = metrics.gauge("alliance_outbox_oldest_age_seconds",
+                                         "Age in seconds of the oldest unpublished outbox row (0 when none)")
+            metrics.add_sampler("outbox", self.sample_backlog)
 
     def notify(self) -> None:
         """Wake the relay now (a use case just committed outbox rows)."""
@@ -91,6 +104,7 @@ class OutboxRelay:
             if not rows:
                 return 0
             producer = await self._ensure_producer()
+            started = time.perf_counter()
             try:
                 futures = []
                 for row in rows:
@@ -111,9 +125,36 @@ class OutboxRelay:
                 await self._record_failure([r.id for r in rows], exc)
                 await self._drop_producer()
                 raise
+            self._record_published(rows, time.perf_counter() - started)
             await self._mark_published(conn, [r.id for r in rows])
         self.published += len(rows)
         return len(rows)
+
+    def _record_published(self, rows: list, seconds: float) -> None:
+        if self._metrics is None:
+            return
+        self._publish_seconds.record(seconds)
+        by_topic: dict[str, int] = {}
+        for row in rows:
+            by_topic[row.topic] = by_topic.get(row.topic, 0) + 1
+        for topic, n in by_topic.items():
+            self._published.add(n, {"topic": topic})
+
+    async def backlog(self) -> tuple[int, float]:
+        """Unpublished rows and the age in seconds of the oldest one (0 when none), by the database's clock."""
+        o = self._outbox
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(
+                select(func.count(), func.coalesce(
+                    func.extract("epoch", func.now() - func.min(o.c.created_at)), 0))
+                .where(o.c.published_at.is_(None)))).one()
+        return int(row[0]), max(float(row[1]), 0.0)
+
+    async def sample_backlog(self) -> None:
+        """Refresh the outbox backlog gauges."""
+        count, age = await self.backlog()
+        self._backlog.set(count)
+        self._oldest.set(age)
 
     async def _mark_published(self, conn: AsyncConnection, ids: list[int]) -> None:
         o = self._outbox

@@ -14,6 +14,7 @@ import grpc
 import uvicorn
 from fastapi import APIRouter, FastAPI
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -36,10 +37,13 @@ from alliance_telemetry import (
     instrument_sqlalchemy,
     setup_telemetry,
 )
+from alliance_telemetry.metrics import ServiceMetrics
+from alliance_telemetry.server_metrics import GrpcMetricsInterceptor, HttpMetricsMiddleware
 
 from .edge import install_edge
 from .grpc_edge import UnexpectedErrorInterceptor
 from .health import KafkaProbe, database_check, health_router
+from .metrics import metrics_router, watch_dependencies
 from .migrations import assert_migrated
 from .outages import follow_in_grpc_health, install_outage_handlers
 from .problems import install_problem_handlers
@@ -98,6 +102,7 @@ class Runtime:
     grpc_port: int | None = None
     http_port: int | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    metrics: ServiceMetrics | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     _http: uvicorn.Server | None = None
@@ -128,6 +133,8 @@ class Runtime:
             self._tasks.append(asyncio.create_task(self.relay.run(self._stop), name="relay"))
             if self.consumer is not None:
                 self._tasks.append(asyncio.create_task(self.consumer.run(self._stop), name="consumer"))
+            if self.metrics is not None and s.otlp_endpoint:   # keep exported gauges fresh between scrapes
+                self._tasks.append(asyncio.create_task(self.metrics.run_sampling(self._stop, 30.0), name="metrics"))
         if grpc_enabled:
             await self._start_grpc()
         for server in self.spec.servers(self):
@@ -139,9 +146,11 @@ class Runtime:
                                                       "grpc_port": self.grpc_port}})
 
     async def _start_grpc(self) -> None:
-        server = grpc.aio.server(interceptors=[grpc_server_interceptor(), UnexpectedErrorInterceptor(),
+        measured = [GrpcMetricsInterceptor(self.metrics)] if self.metrics is not None else []
+        server = grpc.aio.server(interceptors=[*measured, grpc_server_interceptor(), UnexpectedErrorInterceptor(),
                                                AuthInterceptor(self.verifier)])
         names = list(self.spec.grpc_services(self, server))
+        reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
         health_servicer = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
         for name in ["", *names]:
@@ -179,6 +188,8 @@ class Runtime:
         if self._kafka_probe is not None:
             await self._kafka_probe.close()
         await self.engine.dispose()
+        if self.metrics is not None:
+            self.metrics.shutdown()
 
     async def wait_stopped(self) -> None:
         await self._stop.wait()
@@ -193,11 +204,13 @@ def build_runtime(spec: ServiceSpec, settings: ServiceSettings | None = None) ->
     setup_telemetry(spec.name, otlp_endpoint=s.otlp_endpoint, log_level=s.log_level)
     engine = create_async_engine(s.database_url, pool_size=10, max_overflow=10, pool_pre_ping=True)
     instrument_sqlalchemy(engine)
+    metrics = ServiceMetrics(spec.name, otlp_endpoint=s.otlp_endpoint)
     verifier = TokenVerifier(JwksSource(s.jwks), issuer=s.jwt_issuer, audience=s.jwt_audience)
     relay = OutboxRelay(engine, spec.tables.outbox,
                         lambda: idempotent_producer(s.kafka_bootstrap, f"{spec.name}-relay", s.kafka_security),
-                        name=spec.name)
-    runtime = Runtime(spec=spec, settings=s, engine=engine, verifier=verifier, relay=relay, consumer=None)
+                        name=spec.name, metrics=metrics)
+    runtime = Runtime(spec=spec, settings=s, engine=engine, verifier=verifier, relay=relay, consumer=None,
+                      metrics=metrics)
     spec.configure(runtime)
     handlers = dict(spec.handlers(runtime))
     if spec.subscriptions and handlers:
@@ -205,6 +218,7 @@ def build_runtime(spec: ServiceSpec, settings: ServiceSettings | None = None) ->
             engine=engine, processed_events=spec.tables.processed_events, bootstrap=s.kafka_bootstrap,
             group_id=s.consumer_group or spec.name, topics=[runtime.topic(t) for t in spec.subscriptions],
             handlers=handlers, batch_handlers=dict(spec.batch_handlers(runtime)), security=s.kafka_security,
+            metrics=metrics,
         )
     runtime.app = build_app(runtime)
     return runtime
@@ -221,9 +235,15 @@ def build_app(runtime: Runtime) -> FastAPI:
     runtime._kafka_probe = KafkaProbe(runtime.settings.kafka_bootstrap, runtime.settings.kafka_security)
     app.include_router(health_router({"database": database_check(runtime.engine),
                                       "kafka": runtime._kafka_probe}))
+    if runtime.metrics is not None:   # the scrape, and the readiness checks as alliance_dependency_up
+        app.include_router(metrics_router(runtime.metrics))
+        watch_dependencies(runtime.metrics, {"database": database_check(runtime.engine),
+                                             "kafka": runtime._kafka_probe})
     for router in spec.routers(runtime):
         app.include_router(router)
     spec.customize_app(app)
     install_edge(app, max_request_bytes=runtime.settings.max_request_bytes, body_limits=spec.body_limits)
     instrument_fastapi(app)
+    if runtime.metrics is not None:
+        app.add_middleware(HttpMetricsMiddleware, metrics=runtime.metrics)
     return app

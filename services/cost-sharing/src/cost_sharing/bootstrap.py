@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alliance_service import Runtime, ServiceSpec
 
+from .adapters.ledger_metrics import watch_ledger
 from .adapters.orm import messaging, metadata
 from .config import Settings
 from .domain.ledger import (
@@ -71,6 +72,10 @@ def configure(runtime: Runtime) -> None:
     runtime.extras["clock"] = SettlementClock(runtime.uow, key, s.settlement_interval_seconds)
     runtime.extras["indicator_clock"] = IndicatorClock(runtime.uow, s.indicator_interval_seconds,
                                                        timedelta(hours=s.indicator_close_grace_hours))
+    if runtime.metrics is not None:
+        watch_ledger(runtime.metrics, runtime.engine)
+        runtime.extras["ledger_verifications"] = runtime.metrics.counter(
+            "alliance_ledger_verifications", "Ledger verifications run (HTTP), by result: ok or failed")
 
 
 SPEC = ServiceSpec(

@@ -40,7 +40,7 @@ def configure(runtime: Runtime) -> None:
 
     runtime.extras.update(patient_index=patients, hl7_handler=hl7_handler,
                           mllp=MllpServer(partial(hl7_handler), s.mllp_host, s.mllp_port,
-                                          max_message_bytes=s.mllp_max_message_bytes))
+                                          max_message_bytes=s.mllp_max_message_bytes, metrics=runtime.metrics))
 
 
 SPEC = ServiceSpec(

@@ -351,7 +351,10 @@ def router(runtime: Runtime) -> APIRouter:
     async def verify(_: Reader) -> dict:
         async with runtime.engine.connect() as conn:   # one snapshot: posting meanwhile raises no false alarm
             await conn.execution_options(isolation_level="REPEATABLE READ")
-            return await ledger_cases.verify(conn, runtime.extras["ledger_keys"])
+            result = await ledger_cases.verify(conn, runtime.extras["ledger_keys"])
+        if (counter := runtime.extras.get("ledger_verifications")) is not None:
+            counter.add(1, {"result": "ok" if result["ok"] else "failed"})
+        return result
 
     @r.get("/ledger/keys", tags=["ledger"],
            summary="The pinned checkpoint public keys (by key id) verification uses; compare with the announced ones")
