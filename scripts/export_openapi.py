@@ -1,5 +1,6 @@
-"""Write each service's OpenAPI document to docs/openapi/<service>.json and the authorisation table generated from
-the routes' and gRPC methods' role declarations to docs/authorization.md (--check: fail if either is stale)."""
+"""Write each service's OpenAPI document to docs/openapi/<service>.json, the authorisation table generated from
+the routes' and gRPC methods' role declarations to docs/authorization.md and the problem types the code can produce
+to docs/problems.md (--check: fail if any is stale)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,13 @@ from alliance_auth.grpc import handler_roles, registered_methods
 from alliance_auth.roles import ROLE_ORDER
 from alliance_service import build_runtime
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import problem_types  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "openapi"
 TABLE = ROOT / "docs" / "authorization.md"
+PROBLEMS = ROOT / "docs" / "problems.md"
 PACKAGES = ["data_exchange", "referral", "procurement", "cost_sharing", "results_mutual_recognition"]
 METHODS = ("get", "put", "post", "patch", "delete")
 
@@ -112,6 +117,7 @@ def main() -> int:
     stale = []
     docs, table = documents()
     outputs = {OUT / f"{name}.json": text for name, text in docs.items()} | {TABLE: table}
+    outputs[PROBLEMS] = problem_types.page(problem_types.collect(ROOT))
     for path, text in outputs.items():
         if check:
             if not path.exists() or path.read_text() != text:
@@ -120,10 +126,11 @@ def main() -> int:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
     if stale:
-        print("OpenAPI documents / authorisation table are stale; run `make contracts`:", *stale, sep="\n  ",
+        print("OpenAPI documents / authorisation table / problem types are stale; run `make contracts`:", *stale, sep="\n  ",
               file=sys.stderr)
         return 1
-    print("OpenAPI documents and docs/authorization.md " + ("are up to date" if check else "written"))
+    print("OpenAPI documents, docs/authorization.md and docs/problems.md "
+          + ("are up to date" if check else "written"))
     return 0
 
 

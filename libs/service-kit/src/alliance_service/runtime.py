@@ -41,6 +41,7 @@ from .edge import install_edge
 from .grpc_edge import UnexpectedErrorInterceptor
 from .health import KafkaProbe, database_check, health_router
 from .migrations import assert_migrated
+from .openapi import install_openapi
 from .problems import install_problem_handlers
 from .settings import ServiceSettings
 from .uow import UnitOfWork
@@ -221,6 +222,7 @@ def build_app(runtime: Runtime) -> FastAPI:
     for router in spec.routers(runtime):
         app.include_router(router)
     spec.customize_app(app)
+    install_openapi(app)
     install_edge(app, max_request_bytes=runtime.settings.max_request_bytes, body_limits=spec.body_limits)
     instrument_fastapi(app)
     return app
