@@ -2,10 +2,10 @@
 
 FastAPI documents only what a route declares (200/201) and a 422 body the services never send. `install_openapi`
 rewrites `app.openapi()` once, for every service, so that each operation documents:
-- 401 (any route that needs a token), 403 (a route whose roles are declared, see `x-alliance-roles`), 404 (a route
-  with path parameters), 413 (a route that takes a body), 422, 500 and 503, each with the problem+json schema the
-  problem handlers (problems.py) and the auth handlers send (`type`, `title`, `status`, `detail`; `errors[]` on
-  request validation);
+- 400 (NUL in the URL: every route), 401 (a route that needs a token), 403 (a route whose roles are declared, see
+  `x-alliance-roles`), 404 (a route with path parameters), 413 (a route that takes a body), 422 (a route with
+  parameters or a body), 500 and 503, each with the problem+json schema the problem handlers (problems.py) and the
+  auth handlers send (`type`, `title`, `status`, `detail`; `errors[]` on request validation);
 - under a FHIR prefix, `application/fhir+json` bodies and errors as FHIR OperationOutcome;
 - an operation id from the route function's name (unique per service) instead of FastAPI's generated one.
 """
