@@ -2,13 +2,15 @@
 
 Each service runs in-process on its own migrated database (peers unreachable). For every operation of its document:
 no token (401), a role outside the declaration (403), made-up path ids (404 or whatever the document admits),
-a body that matches nothing (422) and a NUL in the query (400). Each answer's status must be documented for the
-operation, its media type must be the documented one, and its body must validate against the documented schema.
+a body that matches nothing (422), a body above the limit (413) and a NUL in the query (400). Each answer's status must be documented for the
+operation, its media type must be the documented one, its body must validate against the documented schema, and a
+problem's type must be one docs/problems.md lists.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ from results_mutual_recognition.bootstrap import SPEC as RMR
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 ROOT = Path(__file__).resolve().parents[2]
+PROBLEM_TYPES = set(re.findall(r"^\| `([a-z0-9-]+)` \|", (ROOT / "docs" / "problems.md").read_text(), re.MULTILINE))
 PEERS = {"referral": {"data_exchange_grpc": "127.0.0.1:1", "recognition_grpc": "127.0.0.1:1"},
          "results-mutual-recognition": {"data_exchange_grpc": "127.0.0.1:1"}}
 SPECS = [DATA_EXCHANGE, REFERRAL, PROCUREMENT, COST_SHARING, RMR]
@@ -53,8 +56,15 @@ class Contract:
         assert media in documented, f"undocumented media type {media!r} (documented {sorted(documented)}): {what}"
         schema = documented[media]["schema"]
         validator = Draft202012Validator({**schema, "components": self.doc["components"]})
-        errors = sorted(validator.iter_errors(response.json()), key=lambda e: list(e.path))
+        body = response.json()
+        errors = sorted(validator.iter_errors(body), key=lambda e: list(e.path))
         assert not errors, f"body does not match the documented schema ({errors[0].message}): {what}"
+        if media == "application/problem+json":
+            slug = body["type"].rsplit("/", 1)[-1]
+            assert slug in PROBLEM_TYPES, f"problem type {slug!r} is not on docs/problems.md: {what}"
+            assert body["status"] == response.status_code, what
+            if slug == "validation-error":
+                assert body["errors"], what
         self.checked[status] += 1
 
 
@@ -107,6 +117,12 @@ async def test_answers_match_the_documented_errors(spec, start_service, dev_keys
                 body = operation.get("requestBody", {}).get("content", {})
                 if "application/json" in body:
                     r = await client.request(method, url, headers=allowed, json={"zz_unexpected": [None]})
+                    contract.check(method, path, r)
+                if body and path not in runtime.spec.body_limits:
+                    limit = runtime.settings.max_request_bytes
+                    r = await client.request(method, url, headers=allowed | {"Content-Type": next(iter(body))},
+                                             content=b" " * (limit + 1))
+                    assert r.status_code == 413, f"{method} {path} with {limit + 1} bytes: {r.status_code}"
                     contract.check(method, path, r)
     assert contract.checked["401"] + contract.checked["400"] > 0
     if spec.name != "data-exchange":
