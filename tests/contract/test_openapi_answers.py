@@ -118,6 +118,11 @@ async def test_answers_match_the_documented_errors(spec, start_service, dev_keys
                 if "application/json" in body:
                     r = await client.request(method, url, headers=allowed, json={"zz_unexpected": [None]})
                     contract.check(method, path, r)
+                if "application/fhir+json" in body:
+                    r = await client.request(method, url, headers=allowed | {"Content-Type": "application/fhir+json"},
+                                             content=b'{"resourceType": "NoSuchResource", "id": 5}')
+                    assert 400 <= r.status_code < 500, f"{method} {path} with a bad resource: {r.status_code}"
+                    contract.check(method, path, r)
                 if body and path not in runtime.spec.body_limits:
                     limit = runtime.settings.max_request_bytes
                     r = await client.request(method, url, headers=allowed | {"Content-Type": next(iter(body))},

@@ -6,7 +6,8 @@ rewrites `app.openapi()` once, for every service, so that each operation documen
   `x-alliance-roles`), 404 (a route with path parameters), 413 (a route that takes a body), 422 (a route with
   parameters or a body), 500 and 503, each with the problem+json schema the problem handlers (problems.py) and the
   auth handlers send (`type`, `title`, `status`, `detail`; `errors[]` on request validation);
-- under a FHIR prefix, `application/fhir+json` bodies and errors as FHIR OperationOutcome;
+- under a FHIR prefix, `application/fhir+json` bodies (writes document their body and 409) and errors as FHIR
+  OperationOutcome;
 - an operation id from the route function's name (unique per service) instead of FastAPI's generated one.
 """
 
@@ -151,6 +152,8 @@ def rewrite(schema: dict[str, Any], names: dict[tuple[str, str], str], *,
             if operation is None:
                 continue
             operation["operationId"] = names.get((path, method), operation.get("operationId"))
+            if is_fhir and method in ("post", "put"):
+                _fhir_write(operation)
             _document_errors(path, operation, fhir=is_fhir)
             if is_fhir:
                 _fhir_media(operation)
@@ -192,6 +195,16 @@ def _document_errors(path: str, operation: dict[str, Any], *, fhir: bool) -> Non
             response["content"] = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
         if status == "401":
             response["headers"] = _WWW_AUTHENTICATE
+
+
+def _fhir_write(operation: dict[str, Any]) -> None:
+    """FHIR writes read their body themselves (the resource's own validation): document it, and their 409."""
+    operation.setdefault("requestBody", {
+        "required": True,
+        "content": {FHIR_JSON: {"schema": {"$ref": "#/components/schemas/FhirResource"}}},
+    })
+    operation["responses"].setdefault("409", {"description": "Conflict: e.g. a write naming another resource's "
+                                                             "id, or a version conflict"})
 
 
 def _fhir_media(operation: dict[str, Any]) -> None:
