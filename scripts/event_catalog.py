@@ -36,7 +36,8 @@ TOPICS: dict[str, tuple[str, Sequence[Event]]] = {
         Event("HospitalRegistered", "hospital id",
               "a member hospital joined: its full public state and `version` (every service keeps a read model)"),
         Event("HospitalUpdated", "hospital id", "a member hospital changed: full state, `version` one higher"),
-        Event("PatientLinked", "alliance patient id", "a hospital MRN was linked to an alliance patient (who treats whom; planned reader: referral)"),
+        Event("PatientLinked", "alliance patient id",
+              "a hospital MRN was linked to an alliance patient (who treats whom; planned reader: referral)"),
         Event("PatientsMerged", "survivor patient id",
               "two alliance patients were merged; holders of patient ids re-key to the survivor"),
         Event("PatientsUnmerged", "survivor patient id",
@@ -45,8 +46,8 @@ TOPICS: dict[str, tuple[str, Sequence[Event]]] = {
         Event("PatientAccessRevoked", "alliance patient id",
               "a care relationship (access grant) ended before its time"),
         Event("ResultRecorded", "alliance patient id",
-              "a result for the result index (alliance codes beside the hospital's own; `mrn`, when set, is the MRN it came "
-              "under, so an unmerge can attribute results recorded while merged)"),
+              "a result for the result index (alliance codes beside the hospital's own; `mrn`, when set, is the MRN "
+              "it came under, so an unmerge can attribute results recorded while merged)"),
         Event("EncounterAdmitted", "alliance patient id", "an admission (planned readers: referral, cost-sharing)"),
         Event("EncounterDischarged", "alliance patient id",
               "a discharge with cost lines in integer fen: eligible cases, referral settlement, DRG grouping"),
@@ -69,7 +70,8 @@ TOPICS: dict[str, tuple[str, Sequence[Event]]] = {
     "alliance.procurement.v1": ("Group purchasing: rounds, agreed prices, orders", [
         Event("PriceOutlierDetected", "item code", "a reported price far from its peers (administrators' alerts)"),
         Event("RoundAwarded", "round id", "a purchasing round was awarded"),
-        Event("PriceAgreed", "item code", "the agreed price of an item, decimal yuan per base unit (planned readers: every member)"),
+        Event("PriceAgreed", "item code",
+              "the agreed price of an item, decimal yuan per base unit (planned readers: every member)"),
         Event("PriceAdjusted", "item code", "an agreed price changed"),
         Event("OverrunAttributed", "contract id", "an overrun, posted by cost-sharing to whom it is attributed"),
         Event("OrderPlaced", "order id", "a member hospital ordered under a contract (totals in integer fen)"),
@@ -77,10 +79,12 @@ TOPICS: dict[str, tuple[str, Sequence[Event]]] = {
     ]),
     "alliance.cost_sharing.v1": ("The settlement feed regulators subscribe to (read-only for them)", [
         Event("SettlementEntryPosted", "`ledger` (one key: the hash chain in order)",
-              "a ledger entry; regulators (read-only) and auditors verify the chain from the feed (docs/regulators.md)"),
+              "a ledger entry; regulators (read-only) and auditors verify the chain from the feed "
+              "(docs/regulators.md)"),
         Event("LedgerCheckpointSigned", "`ledger`", "a signed checkpoint of the chain's head (regulators)"),
         Event("NettingComputed", "`ledger`", "the netting of a period (regulators)"),
-        Event("SettlementStatementIssued", "hospital id", "a hospital's statement for a period (regulators, member hospitals)"),
+        Event("SettlementStatementIssued", "hospital id",
+              "a hospital's statement for a period (regulators, member hospitals)"),
         Event("WarningRaised", "hospital id", "an indicator warning was raised (regulators)"),
         Event("WarningAnswered", "hospital id", "the hospital answered a warning"),
         Event("WarningClosed", "hospital id", "a warning was closed"),
@@ -116,7 +120,7 @@ def load_descriptors() -> descriptor_pool.DescriptorPool:
     return descriptor_pool.Default()
 
 
-# --- protobuf JSON mapping → JSON Schema -----------------------------------------------------------------------------
+# --- protobuf JSON mapping → JSON Schema ----------------------------------------------------------------------------
 
 _INT64 = {FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_SINT64,
           FieldDescriptor.TYPE_FIXED64, FieldDescriptor.TYPE_SFIXED64}

@@ -183,7 +183,7 @@ def test_every_handled_event_type_is_in_the_document():
     assert handled - documented == set()
 
 
-# --- the payload schemas describe the real envelope --------------------------------------------------------------------
+# --- the payload schemas describe the real envelope -------------------------------------------------------------------
 
 def _fill(message: Message, depth: int = 0) -> Message:
     """Set every field of `message` to a non-default value (so the JSON mapping writes all of them)."""
@@ -232,7 +232,7 @@ def test_payload_schema_validates_the_envelope_the_code_writes(event_type):
         assert isinstance(body["data"].get(name, ""), str | list)
 
 
-# --- docs/events.md -----------------------------------------------------------------------------------------------------
+# --- docs/events.md ---------------------------------------------------------------------------------------------------
 
 def test_events_page_tables_render():
     lines = (ROOT / "docs" / "events.md").read_text().splitlines()

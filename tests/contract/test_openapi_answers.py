@@ -2,9 +2,9 @@
 
 Each service runs in-process on its own migrated database (peers unreachable). For every operation of its document:
 no token (401), a role outside the declaration (403), made-up path ids (404 or whatever the document admits),
-a body that matches nothing (422), a body above the limit (413) and a NUL in the query (400). Each answer's status must be documented for the
-operation, its media type must be the documented one, its body must validate against the documented schema, and a
-problem's type must be one docs/problems.md lists.
+a body that matches nothing (422), a body above the limit (413) and a NUL in the query (400). Each answer's status
+must be documented for the operation, its media type must be the documented one, its body must validate against the
+documented schema, and a problem's type must be one docs/problems.md lists.
 """
 
 from __future__ import annotations
