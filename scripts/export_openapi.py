@@ -1,5 +1,7 @@
-"""Write each service's OpenAPI document to docs/openapi/<service>.json and the authorisation table generated from
-the routes' and gRPC methods' role declarations to docs/authorization.md (--check: fail if either is stale)."""
+"""Write each service's OpenAPI document to docs/openapi/<service>.json, the authorisation table generated from
+the routes' and gRPC methods' role declarations to docs/authorization.md, the problem types the code can produce
+to docs/problems.md, and the event catalogue to docs/asyncapi.json and docs/events.md (--check: fail if any is
+stale)."""
 
 from __future__ import annotations
 
@@ -14,9 +16,16 @@ from alliance_auth.grpc import handler_roles, registered_methods
 from alliance_auth.roles import ROLE_ORDER
 from alliance_service import build_runtime
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import event_catalog  # noqa: E402
+import problem_types  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "openapi"
 TABLE = ROOT / "docs" / "authorization.md"
+PROBLEMS = ROOT / "docs" / "problems.md"
+ASYNCAPI = ROOT / "docs" / "asyncapi.json"
+EVENTS = ROOT / "docs" / "events.md"
 PACKAGES = ["data_exchange", "referral", "procurement", "cost_sharing", "results_mutual_recognition"]
 METHODS = ("get", "put", "post", "patch", "delete")
 
@@ -87,13 +96,19 @@ def _grpc_rows(spec, runtime) -> list[str]:
     return rows
 
 
-def documents() -> tuple[dict[str, str], str]:
-    """The OpenAPI documents by service name, and the authorisation table."""
-    docs, table = {}, [PREAMBLE]
+def _service_events(spec, runtime) -> event_catalog.ServiceEvents:
+    handled = {*spec.handlers(runtime), *spec.batch_handlers(runtime)}
+    return event_catalog.ServiceEvents(spec.name, spec.stream_topic, tuple(spec.subscriptions), frozenset(handled))
+
+
+def documents() -> tuple[dict[str, str], str, dict]:
+    """The OpenAPI documents by service name, the authorisation table and the AsyncAPI document."""
+    docs, table, services = {}, [PREAMBLE], []
     roles_header = " | ".join(ROLE_ORDER)
     for package in PACKAGES:
         spec, runtime = _runtime(package)
         openapi = runtime.app.openapi()
+        services.append(_service_events(spec, runtime))
         docs[spec.name] = json.dumps(openapi, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
         table += [f"\n## {spec.name}\n", "### HTTP\n",
                   f"| Operation | Summary | Declared | {roles_header} |",
@@ -102,7 +117,7 @@ def documents() -> tuple[dict[str, str], str]:
         if grpc_rows:
             table += ["\n### gRPC (health and reflection need no token)\n",
                       f"| Method | Declared | {roles_header} |", "|---|---|" + "---|" * len(ROLE_ORDER), *grpc_rows]
-    return docs, "\n".join(table) + "\n"
+    return docs, "\n".join(table) + "\n", event_catalog.asyncapi(services)
 
 
 def main() -> int:
@@ -110,8 +125,11 @@ def main() -> int:
     parser.add_argument("--check", action="store_true")
     check = parser.parse_args().check
     stale = []
-    docs, table = documents()
+    docs, table, asyncapi = documents()
     outputs = {OUT / f"{name}.json": text for name, text in docs.items()} | {TABLE: table}
+    outputs[PROBLEMS] = problem_types.page(problem_types.collect(ROOT))
+    outputs[ASYNCAPI] = json.dumps(asyncapi, ensure_ascii=False, indent=2) + "\n"
+    outputs[EVENTS] = event_catalog.events_page(asyncapi)
     for path, text in outputs.items():
         if check:
             if not path.exists() or path.read_text() != text:
@@ -120,10 +138,12 @@ def main() -> int:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
     if stale:
-        print("OpenAPI documents / authorisation table are stale; run `make contracts`:", *stale, sep="\n  ",
+        print("OpenAPI / AsyncAPI documents, authorisation table, problem types or events are stale; "
+              "run `make contracts`:", *stale, sep="\n  ",
               file=sys.stderr)
         return 1
-    print("OpenAPI documents and docs/authorization.md " + ("are up to date" if check else "written"))
+    print("OpenAPI documents, docs/asyncapi.json, docs/authorization.md, docs/events.md and docs/problems.md "
+          + ("are up to date" if check else "written"))
     return 0
 
 

@@ -31,6 +31,9 @@ def read_model_router(engine: AsyncEngine, table: Table, model: type[BaseModel],
             raise not_found(f"{noun} {item_id}")
         return model.model_validate(row._mapping)
 
-    r.add_api_route("", list_all, methods=["GET"], response_model=list[model], summary=f"Every {noun}")
-    r.add_api_route("/{item_id}", get_one, methods=["GET"], response_model=model, summary=f"One {noun}")
+    slug = noun.replace(" ", "_")   # operation ids (see openapi.py): list_member_<noun>s, get_member_<noun>
+    r.add_api_route("", list_all, methods=["GET"], response_model=list[model], summary=f"Every {noun}",
+                    name=f"list_member_{slug}s")
+    r.add_api_route("/{item_id}", get_one, methods=["GET"], response_model=model, summary=f"One {noun}",
+                    name=f"get_member_{slug}")
     return r

@@ -45,6 +45,7 @@ from .grpc_edge import UnexpectedErrorInterceptor
 from .health import KafkaProbe, database_check, health_router
 from .metrics import metrics_router, watch_dependencies
 from .migrations import assert_migrated
+from .openapi import install_openapi
 from .outages import follow_in_grpc_health, install_outage_handlers
 from .problems import install_problem_handlers
 from .settings import ServiceSettings
@@ -242,6 +243,7 @@ def build_app(runtime: Runtime) -> FastAPI:
     for router in spec.routers(runtime):
         app.include_router(router)
     spec.customize_app(app)
+    install_openapi(app)
     install_edge(app, max_request_bytes=runtime.settings.max_request_bytes, body_limits=spec.body_limits)
     instrument_fastapi(app)
     if runtime.metrics is not None:
