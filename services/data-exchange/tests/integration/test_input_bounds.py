@@ -95,16 +95,18 @@ async def test_a_repeated_code_in_a_code_map_csv_is_a_row_error_naming_the_first
     assert r.json()["errors"] == [{"row": 3, "error": "duplicate of row 2 (item L3)"}]
 
 
-@pytest.mark.parametrize("request_", [pb.ResolvePatientRequest(patient_id=""), pb.ResolvePatientRequest(mrn=pb.HospitalMrn()),
-                                      pb.GetPatientSummaryRequest(patient_id="", purpose="care")])
-async def test_an_empty_patient_id_or_mrn_over_grpc_is_not_found_not_unknown(dx, dev_keys, request_):
+@pytest.mark.parametrize(("request_", "code"), [
+    (pb.ResolvePatientRequest(patient_id=""), grpc.StatusCode.NOT_FOUND),
+    (pb.ResolvePatientRequest(mrn=pb.HospitalMrn()), grpc.StatusCode.NOT_FOUND),
+    (pb.GetPatientSummaryRequest(patient_id="", purpose="care"), grpc.StatusCode.INVALID_ARGUMENT)])   # names nobody
+async def test_an_empty_patient_id_or_mrn_over_grpc_is_a_typed_answer_not_unknown(dx, dev_keys, request_, code):
     token = dev_keys.issue("his", hospital_id="H001", roles=["hospital"])
     async with grpc.aio.insecure_channel(f"127.0.0.1:{dx.grpc_port}") as channel:
         stub = pb_grpc.PatientIndexStub(channel)
         call = stub.ResolvePatient if isinstance(request_, pb.ResolvePatientRequest) else stub.GetPatientSummary
         with pytest.raises(grpc.aio.AioRpcError) as e:
             await call(request_, metadata=bearer_metadata(token))
-    assert e.value.code() == grpc.StatusCode.NOT_FOUND, e.value.details()
+    assert e.value.code() == code, e.value.details()
 
 
 @pytest.mark.parametrize("path", ["/fhir/Patient/..", "/fhir/Observation/R-1%2F..%2F..%2Fx", "/fhir/a/b/c"])
