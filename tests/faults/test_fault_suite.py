@@ -305,6 +305,7 @@ async def _eventually(probe, timeout: float = 120):
         await asyncio.sleep(0.5)
 
 
+@pytest.mark.timeout(900)   # five services, a broker and a database restarted: minutes on a loaded machine
 async def test_the_books_stay_straight_through_crashes_restarts_duplicates_and_poison(
         alliance: Alliance, kafka_bootstrap, infra_control):
     a = alliance

@@ -168,6 +168,7 @@ async def _wait_ready(port: int, timeout: float = 60) -> None:
     raise AssertionError("not ready again")
 
 
+@pytest.mark.timeout(900)   # five services, a broker and a database restarted: minutes on a loaded machine
 async def test_outages_answer_ar_207_log_a_summary_and_store_every_message_once(data_exchange, infra_control):
     dx = data_exchange
     acks: dict[int, list[dict]] = {}
