@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -64,6 +65,10 @@ def codes_of(resource: dict) -> list[str]:
             if isinstance(c, dict) and c.get("code")]
 
 
+_CREATE = ("INSERT INTO fhir_resources (resource_type, id, hospital_id, patient_id, version, body, identifiers, codes, "
+           "effective_at) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::text[], $8::text[], $9)")
+
+
 class NotYours(Exception):
     """A write to a resource id that another hospital holds, or that the server derives from HL7 v2 data."""
 
@@ -89,6 +94,12 @@ async def save(conn: AsyncConnection, protector: IdentifierProtector, resource: 
     values = {"resource_type": rtype, "id": rid, "hospital_id": hospital_id, "patient_id": patient_id,
               "version": version, "body": _jsonable(body), "identifiers": tokens, "codes": codes_of(body),
               "effective_at": effective_at}
+    if resource_id is None:                   # a create: one plain INSERT on the transaction's asyncpg connection
+        db = (await conn.get_raw_connection()).driver_connection
+        if db.is_in_transaction():
+            await db.execute(_CREATE, rtype, rid, hospital_id, patient_id, version,
+                             json.dumps(values["body"], ensure_ascii=False), tokens, values["codes"], effective_at)
+            return body
     stmt = insert(fhir_resources).values(values)
     await conn.execute(stmt.on_conflict_do_update(
         index_elements=[fhir_resources.c.resource_type, fhir_resources.c.id],
