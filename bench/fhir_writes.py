@@ -157,13 +157,15 @@ def _round(figures: dict) -> dict:
 
 
 async def run(creates: int, bundles: int, searches: int, concurrency: int, only: set[str] | None = None) -> dict:
-    keys = DevKeys.create(Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-keys-{uuid.uuid4().hex[:6]}")
+    run_id = uuid.uuid4().hex[:6]
+    keys = DevKeys.create(Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-keys-{run_id}")
     dbs = Databases(os.environ["ALLIANCE_PG_DSN"])
     url = await dbs.create("bench_fhir")
     await upgrade(SPEC.service_dir, url)
     settings = SPEC.settings_type(database_url=url, kafka_bootstrap=os.environ["ALLIANCE_KAFKA_BOOTSTRAP"],
                                   http_port=0, grpc_port=0, mllp_port=0, jwks=str(keys.jwks_path),
-                                  log_level="WARNING", topic_prefix=f"bench.{uuid.uuid4().hex[:6]}.")
+                                  log_level="WARNING", topic_prefix=f"bench.{run_id}.",
+                                  consumer_group=f"bench.{run_id}.data-exchange")
     rt = build_runtime(SPEC, settings)
     await rt.start()
     server, task, pool, bare_port = await _anchor(url.replace("postgresql+asyncpg", "postgresql"))
@@ -178,10 +180,11 @@ async def run(creates: int, bundles: int, searches: int, concurrency: int, only:
             (await c.post("/v1/hospitals", json={"hospital_id": HOSPITAL, "name": "医院H002", "level": "secondary",
                                                  "region_code": "330122", "total_beds": 100})).raise_for_status()
             (await c.put(f"/v1/code-maps/{HOSPITAL}/item/GLU", json={"alliance_code": "LAB-GLU"})).raise_for_status()
-        warm = [{"method": "POST", "path": "/fhir/Patient", "body": patient(n, "W")} for n in range(40)]
-        await _drive(rt.http_port, token, warm, concurrency)
+        warm = min(40, creates)
+        await _drive(rt.http_port, token, [{"method": "POST", "path": "/fhir/Patient", "body": patient(n, "W")}
+                                           for n in range(warm)], concurrency)
         await _drive(bare_port, None, [{"method": "POST", "path": "/anchor", "body": patient(n, "W")}
-                                       for n in range(40)], concurrency)
+                                       for n in range(warm)], concurrency)
         if "anchor" in want:
             out["anchor_bare_insert"] = _round(await _drive(bare_port, None, [
                 {"method": "POST", "path": "/anchor", "body": patient(n, "A")} for n in range(creates)], concurrency))

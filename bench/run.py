@@ -29,7 +29,7 @@ PLAN: dict[str, tuple[str, list[str], list[str]]] = {
     "settlement": ("settlement_throughput.py", ["--referrals", "2000"], ["--referrals", "40"]),
     "http_anchor": ("http_anchor.py", ["--requests", "3000"], ["--requests", "100"]),
     "fhir_writes": ("fhir_writes.py", ["--creates", "1000", "--bundles", "20", "--searches", "2000"],
-                    ["--creates", "40", "--bundles", "2", "--searches", "40"]),
+                    ["--creates", "16", "--bundles", "1", "--searches", "16"]),
 }
 HEADLINES = {  # figure per benchmark whose change between runs is printed (higher is better unless noted)
     "hl7_parse": ("ours_parse_validate_map_per_s", "msg/s"), "mllp_ingest": ("end_to_end_per_s", "msg/s"),
