@@ -28,12 +28,15 @@ PLAN: dict[str, tuple[str, list[str], list[str]]] = {
                           ["--items", "20", "--suppliers", "4", "--hospitals", "5", "--repeat", "1"]),
     "settlement": ("settlement_throughput.py", ["--referrals", "2000"], ["--referrals", "40"]),
     "http_anchor": ("http_anchor.py", ["--requests", "3000"], ["--requests", "100"]),
+    "fhir_writes": ("fhir_writes.py", ["--creates", "1000", "--bundles", "20", "--searches", "2000"],
+                    ["--creates", "16", "--bundles", "1", "--searches", "16"]),
 }
 HEADLINES = {  # figure per benchmark whose change between runs is printed (higher is better unless noted)
     "hl7_parse": ("ours_parse_validate_map_per_s", "msg/s"), "mllp_ingest": ("end_to_end_per_s", "msg/s"),
     "recognition": ("p99_ms", "ms p99"), "referral_routing": ("p99_ms", "ms p99"),
     "procurement_award": ("award_seconds", "s"), "settlement": ("entries_per_s", "entries/s"),
     "http_anchor": ("ratio_vs_bare_fastapi", "x bare FastAPI"),
+    "fhir_writes": ("patient_creates_per_s", "FHIR Patient creates/s"),
 }
 
 
@@ -80,10 +83,12 @@ def main() -> int:
     parse, ingest, recognition, routing = (measured["hl7_parse"], measured["mllp_ingest"], measured["recognition"],
                                            measured["referral_routing"])
     award, settle, http = measured["procurement_award"], measured["settlement"], measured["http_anchor"]
+    fw = measured["fhir_writes"]
+    bare = fw["anchor_bare_insert"]
     figures = {"measured_at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": platform.platform(),
                "cpus": os.cpu_count(), "hl7_parse": parse, "mllp_ingest": ingest, "recognition": recognition, "referral_routing": routing,
                "procurement_award": award, "settlement": settle,
-               "http_anchor": http}
+               "http_anchor": http, "fhir_writes": fw}
     (OUT / "latest.json").write_text(json.dumps(figures, indent=2) + "\n")
     history = OUT / "history.jsonl"
     runs = [json.loads(line) for line in history.read_text().splitlines() if line.strip()] if history.exists() else []
@@ -102,6 +107,10 @@ def main() -> int:
 | Settlement: ReferralCompleted in → 2 hash-chained ledger entries posted ({settle['referrals']:,} referrals) | {settle['referrals_per_s']:,} referrals/s ({settle['entries_per_s']:,} entries/s; {settle['referrals_per_s_to_feed']:,}/s on the regulators' feed) | raw aiokafka consume+produce {settle['anchor_raw_consume_produce_per_s']:,} records/s | {settle['ratio_vs_raw_consume_produce']}x |
 | Authenticated read (procurement `GET /v1/items/{{code}}`: JWT + PostgreSQL), 8 connections from another process | {http['ours_per_s']:,} req/s | bare FastAPI endpoint {http['anchor_bare_fastapi_per_s']:,} req/s | {http['ratio_vs_bare_fastapi']}x |
 | Referral request routed over {routing['hospitals']} hospitals (HTTP, incl. the care-relationship check over gRPC, create + offer + outbox) | p50 {routing['p50_ms']} ms, p99 {routing['p99_ms']} ms | raw asyncpg candidate query p50 {routing['anchor_raw_query_p50_ms']} ms; bare ResolvePatient gRPC p50 {routing['anchor_resolve_patient_p50_ms']} ms | {routing['ratio_p50_vs_raw_query']}x |
+| FHIR Patient create ({fw['concurrency']} clients, {fw['creates']:,} new people: MPI + store + outbox) | {fw['patient_create']['per_s']:,} /s, p50 {fw['patient_create']['p50_ms']} ms, p99 {fw['patient_create']['p99_ms']} ms | bare FastAPI + asyncpg insert {bare['per_s']:,} /s, p99 {bare['p99_ms']} ms | {fw['ratio_patient_create_vs_bare_insert']}x |
+| FHIR Observation create referencing a Patient ({fw['concurrency']} clients) | {fw['observation_create']['per_s']:,} /s, p50 {fw['observation_create']['p50_ms']} ms, p99 {fw['observation_create']['p99_ms']} ms | bare insert {bare['per_s']:,} /s | {round(fw['observation_create']['per_s'] / bare['per_s'], 3)}x |
+| FHIR transaction Bundles of {fw['bundle_entries']} entries (50 Patients + 50 Observations) | {fw['bundle_100']['resources_per_s']:,} resources/s | bare insert {bare['per_s']:,} /s | {round(fw['bundle_100']['resources_per_s'] / bare['per_s'], 3)}x |
+| FHIR Patient search by MRN identifier (audited, {fw['concurrency']} clients) | {fw['search_by_identifier']['per_s']:,} req/s, p99 {fw['search_by_identifier']['p99_ms']} ms | bare insert {bare['per_s']:,} /s | {round(fw['search_by_identifier']['per_s'] / bare['per_s'], 3)}x |
 
 Single process, one core's worth of Python; Kafka and PostgreSQL share the same 2-CPU machine.
 """)

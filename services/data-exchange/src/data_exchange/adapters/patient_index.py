@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+import asyncpg
 from google.protobuf.message import Message
 from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
@@ -28,6 +29,46 @@ from .orm import match_reviews, patient_blocking_keys, patient_links, patients
 
 MAX_CANDIDATES = 50
 
+_LOOKUPS = """
+SELECT 'mrn' AS via, p.patient_id, p.status, p.merged_into
+  FROM patient_links l JOIN patients p ON p.patient_id = l.patient_id
+ WHERE l.hospital_id = $1 AND l.mrn = $2
+UNION ALL
+SELECT 'nid', p.patient_id, p.status, p.merged_into FROM patients p WHERE p.national_id_hash = $3::text
+UNION ALL
+(SELECT DISTINCT 'block', k.patient_id, 'active', NULL::text
+   FROM patient_blocking_keys k JOIN patients p ON p.patient_id = k.patient_id
+  WHERE k.key = ANY($4::text[]) AND p.status = 'active' LIMIT $5)
+"""
+_CANDIDATES = """
+SELECT p.patient_id, p.name, p.birth_date, p.sex, p.phone_hash, p.national_id_hash,
+       ARRAY(SELECT l.hospital_id FROM patient_links l WHERE l.patient_id = p.patient_id
+             ORDER BY l.hospital_id, l.mrn) AS hospitals,
+       ARRAY(SELECT l.mrn FROM patient_links l WHERE l.patient_id = p.patient_id
+             ORDER BY l.hospital_id, l.mrn) AS mrns
+  FROM patients p WHERE p.patient_id = ANY($1::text[]) ORDER BY p.patient_id
+"""
+_CREATE_AND_LINK = """
+WITH created AS (
+  INSERT INTO patients (patient_id, status, name, birth_date, sex, phone_hash, phone_masked, national_id_hash,
+                        national_id_masked, insurance_hash)
+  VALUES ($1, 'active', $2, $3, $4, $5, $6, $7, $8, $9)),
+keys AS (
+  INSERT INTO patient_blocking_keys (key, patient_id) SELECT k, $1 FROM unnest($10::text[]) AS k
+  ON CONFLICT DO NOTHING)
+INSERT INTO patient_links (hospital_id, mrn, patient_id, decision, score) VALUES ($11, $12, $1, $13, $14)
+ON CONFLICT (hospital_id, mrn) DO UPDATE SET patient_id = excluded.patient_id, decision = excluded.decision,
+                                             score = excluded.score
+"""
+
+
+async def _driver(conn: AsyncConnection) -> asyncpg.Connection:
+    """The asyncpg connection under `conn`, inside the transaction `conn` has begun (a statement already ran)."""
+    db = (await conn.get_raw_connection()).driver_connection
+    if not db.is_in_transaction():
+        raise RuntimeError("the patient index runs inside a transaction that has begun")
+    return db
+
 
 class PostgresPatientIndex:
     """Resolves a hospital's patient to one alliance patient id, linking or creating as the rules decide."""
@@ -48,14 +89,22 @@ class PostgresPatientIndex:
                        *([f"nid|{incoming.national_id_hash}"] if incoming.national_id_hash else [])})
         await conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) "
                                 "FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k"), {"keys": keys})
-        by_mrn = await self._by_mrn(conn, hospital_id, incoming.mrn)
-        by_nid = await self._by_national_id(conn, incoming.national_id_hash)
+        # Everything else on the hot path goes straight to asyncpg inside the same transaction: three
+        # statements for a new person (look-ups, candidates when blocked, create + link) instead of eight
+        # through SQLAlchemy, each with its compile and span.
+        db = await _driver(conn)
+        by_mrn, by_nid, blocked = await self._lookups(conn, db, hospital_id, incoming)
         candidate_ids = {p for p in (by_mrn, by_nid) if p}
-        if not candidate_ids or by_mrn is None:
-            candidate_ids |= await self._blocked(conn, blocking_keys(incoming, self._config))
-        candidates = await self._candidates(conn, candidate_ids)
+        if by_mrn is None:
+            candidate_ids |= blocked
+        candidates = await self._candidates(db, candidate_ids)
         decision = decide(incoming, by_national_id=by_nid, by_mrn=by_mrn, candidates=candidates,
                           config=self._config)
+        if decision.kind is DecisionKind.NEW and by_mrn is None:
+            patient_id = await self._create_and_link(db, hospital_id, incoming, by_nid, decision.score or 0.0)
+            return patient_id, [pb.PatientLinked(patient_id=patient_id, hospital_id=hospital_id, mrn=incoming.mrn,
+                                                 decision=decision.kind.value, score=decision.score or 0.0,
+                                                 occurred_at=proto_time(now))]
         known = {c.patient_id: c for c in candidates}
         if decision.kind is DecisionKind.LINK_EXISTING_MRN and decision.patient_id:
             await self._enrich(conn, decision.patient_id, incoming, known.get(decision.patient_id), by_nid)
@@ -102,38 +151,43 @@ class PostgresPatientIndex:
             "SELECT id FROM grp ORDER BY id"), {"s": survivor_id})
         return [r.id for r in rows]
 
-    async def _by_mrn(self, conn: AsyncConnection, hospital_id: str, mrn: str) -> str | None:
-        row = (await conn.execute(select(patient_links.c.patient_id).where(
-            patient_links.c.hospital_id == hospital_id, patient_links.c.mrn == mrn))).first()
-        return await self.survivor(conn, row.patient_id) if row else None
+    async def _lookups(self, conn: AsyncConnection, db: asyncpg.Connection, hospital_id: str,
+                       incoming: IncomingIdentity) -> tuple[str | None, str | None, set[str]]:
+        """The patient of this MRN, the patient of this national ID (both through merges) and those blocked with
+        the incoming identity, in one statement."""
+        rows = await db.fetch(_LOOKUPS, hospital_id, incoming.mrn, incoming.national_id_hash,
+                              sorted(blocking_keys(incoming, self._config)), MAX_CANDIDATES)
+        found: dict[str, str | None] = {"mrn": None, "nid": None}
+        blocked = set()
+        for via, patient_id, status, merged_into in rows:
+            if via == "block":
+                blocked.add(patient_id)
+            elif status == "merged" and merged_into:
+                found[via] = await self.survivor(conn, merged_into)
+            else:
+                found[via] = patient_id
+        return found["mrn"], found["nid"], blocked
 
-    async def _by_national_id(self, conn: AsyncConnection, nid_hash: str | None) -> str | None:
-        if not nid_hash:
-            return None
-        row = (await conn.execute(select(patients.c.patient_id).where(patients.c.national_id_hash == nid_hash))).first()
-        return await self.survivor(conn, row.patient_id) if row else None
-
-    async def _blocked(self, conn: AsyncConnection, keys: set[str]) -> set[str]:
-        if not keys:
-            return set()
-        rows = await conn.execute(
-            select(patient_blocking_keys.c.patient_id).distinct()
-            .join(patients, patients.c.patient_id == patient_blocking_keys.c.patient_id)
-            .where(patient_blocking_keys.c.key.in_(sorted(keys)), patients.c.status == "active")
-            .limit(MAX_CANDIDATES))
-        return {r.patient_id for r in rows}
-
-    async def _candidates(self, conn: AsyncConnection, ids: set[str]) -> list[PatientCandidate]:
+    async def _candidates(self, db: asyncpg.Connection, ids: set[str]) -> list[PatientCandidate]:
         if not ids:
             return []
-        rows = (await conn.execute(select(patients).where(patients.c.patient_id.in_(sorted(ids))))).all()
-        links: dict[str, set[tuple[str, str]]] = {}
-        for link in await conn.execute(select(patient_links).where(patient_links.c.patient_id.in_(sorted(ids)))):
-            links.setdefault(link.patient_id, set()).add((link.hospital_id, link.mrn))
-        return [PatientCandidate(patient_id=r.patient_id, name=r.name, birth_date=r.birth_date, sex=Sex(r.sex),
-                                 phone_hash=r.phone_hash, national_id_hash=r.national_id_hash,
-                                 hospital_mrns=frozenset(links.get(r.patient_id, ())))
+        rows = await db.fetch(_CANDIDATES, sorted(ids))
+        return [PatientCandidate(patient_id=r["patient_id"], name=r["name"], birth_date=r["birth_date"],
+                                 sex=Sex(r["sex"]), phone_hash=r["phone_hash"], national_id_hash=r["national_id_hash"],
+                                 hospital_mrns=frozenset(zip(r["hospitals"], r["mrns"], strict=True)))
                 for r in rows]
+
+    async def _create_and_link(self, db: asyncpg.Connection, hospital_id: str, incoming: IncomingIdentity,
+                               nid_owner: str | None, score: float) -> str:
+        """A new alliance patient, its blocking keys and the MRN's link, in one statement."""
+        patient_id = f"AP-{uuid.uuid4().hex[:20].upper()}"
+        nid_taken = incoming.national_id_hash and nid_owner
+        await db.execute(_CREATE_AND_LINK, patient_id, incoming.name, incoming.birth_date, incoming.sex.value,
+                         incoming.phone_hash, incoming.phone_masked,
+                         None if nid_taken else incoming.national_id_hash, incoming.national_id_masked,
+                         incoming.insurance_hash, sorted(blocking_keys(incoming, self._config)), hospital_id, incoming.mrn,
+                         DecisionKind.NEW.value, score)
+        return patient_id
 
     async def _create(self, conn: AsyncConnection, incoming: IncomingIdentity, nid_owner: str | None) -> str:
         patient_id = f"AP-{uuid.uuid4().hex[:20].upper()}"

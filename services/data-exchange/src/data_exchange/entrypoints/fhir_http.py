@@ -90,7 +90,8 @@ async def _the_patient(conn: AsyncConnection, hospital: str, record: PatientReco
                        rid: str | None, patient_id: str) -> tuple[dict, str | None]:
     """A Patient with the alliance id, written over the MRN's Patient if it has one (one per hospital + MRN)."""
     mrn = record.patient.mrn
-    await fhir_patients.lock(conn, hospital, mrn)
+    if (hospital, mrn) != (hospital.strip(), mrn.strip()):
+        await fhir_patients.lock(conn, hospital, mrn)  # else the patient index holds this very lock already
     existing = await fhir_patients.find(conn, hospital, mrn)
     if existing is not None:
         if rid is not None and rid != existing.id:
