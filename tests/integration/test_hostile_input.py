@@ -363,7 +363,13 @@ async def _seed(name: str, rt, dev_keys) -> None:
 
 @pytest.mark.parametrize("name", list(SPECS))
 async def test_every_operation_answers_hostile_input_with_a_typed_error_never_a_500(start_service, dev_keys, name):
-    rt = await start_service(SPECS[name])
+    peers = {}
+    if name in ("referral", "results-mutual-recognition"):   # configured as deployed: junk reaches the real path
+        index = await start_service(SPECS["data-exchange"])
+        peers["data_exchange_grpc"] = f"127.0.0.1:{index.grpc_port}"
+        if name == "referral":
+            peers["recognition_grpc"] = f"127.0.0.1:{(await start_service(SPECS['results-mutual-recognition'])).grpc_port}"
+    rt = await start_service(SPECS[name], **peers)
     await _seed(name, rt, dev_keys)
     operations, sent, statuses, faults = await _hammer(name, rt, dev_keys, seed=SEED, budget=BUDGET)
     print(f"\n{name}: {operations} operations, {sent} requests, statuses {dict(sorted(statuses.items()))}")
