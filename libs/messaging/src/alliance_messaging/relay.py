@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import zlib
 from collections.abc import Callable
@@ -38,6 +39,7 @@ class OutboxRelay:
         poll_interval: float = 0.1,
         max_backoff: float = 5.0,
         coalesce: float = 0.005,
+        publish_timeout: float = 30.0,
         name: str = "outbox-relay",
     ) -> None:
         self._engine = engine
@@ -49,8 +51,19 @@ class OutboxRelay:
         self._max_backoff = max_backoff
         self._coalesce = coalesce
         self._lock_key = zlib.crc32(f"{name}:{outbox.name}".encode())
+        # Every await of a pass is bounded: Kafka by `publish_timeout`, the database by server-side timeouts set
+        # on the relay's own transaction (a lock it waits for, a statement, and the transaction left idle by a
+        # client that hung or vanished — the server then ends it and frees the advisory lock for the next pass).
+        self._publish_timeout = publish_timeout
+        self._db_timeouts = {
+            "lock_timeout": "5s",
+            "statement_timeout": "30s",
+            "idle_in_transaction_session_timeout": f"{int((publish_timeout + 30) * 1000)}ms",
+        }
         self._wake = asyncio.Event()
         self.published = 0
+        self.last_pass_ok: float | None = None   # loop.time() of the last pass that ended without an error
+        self.running = False
 
     def notify(self) -> None:
         """Wake the relay now (a use case just committed outbox rows)."""
@@ -59,7 +72,12 @@ class OutboxRelay:
     async def _ensure_producer(self) -> AIOKafkaProducer:
         if self._producer is None:
             producer = self._producer_factory()
-            await producer.start()
+            try:
+                await asyncio.wait_for(producer.start(), self._publish_timeout)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(producer.stop(), self._publish_timeout)
+                raise
             self._producer = producer
         return self._producer
 
@@ -68,7 +86,7 @@ class OutboxRelay:
         producer, self._producer = self._producer, None
         if producer is not None:
             try:
-                await producer.stop()
+                await asyncio.wait_for(producer.stop(), self._publish_timeout)
             except Exception as exc:  # noqa: BLE001 - best effort on a broken client
                 _report(exc, "producer stop failed")
 
@@ -76,6 +94,8 @@ class OutboxRelay:
         """Publish one batch of unpublished rows; returns how many were published."""
         o = self._outbox
         async with self._engine.begin() as conn:
+            for setting, value in self._db_timeouts.items():
+                await conn.execute(text("SELECT set_config(:s, :v, true)"), {"s": setting, "v": value})
             locked = await conn.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": self._lock_key})
             if not locked:
                 return 0
@@ -106,9 +126,14 @@ class OutboxRelay:
                         await producer.send(row.topic, value=row.payload, key=row.message_key.encode(),
                                             headers=headers)
                     )
-                await asyncio.gather(*futures)
-            except BaseException as exc:
-                await self._record_failure([r.id for r in rows], exc)
+                await asyncio.wait_for(asyncio.gather(*futures), self._publish_timeout)
+            except Exception as exc:
+                # Recorded in this transaction: it holds the rows' locks, so another connection would wait for
+                # this one forever (the relay stalled that way after a broker outage, last_error never written).
+                await self._drop_producer()
+                await self._record_failure(conn, [r.id for r in rows], exc)
+                raise
+            except BaseException:
                 await self._drop_producer()
                 raise
             await self._mark_published(conn, [r.id for r in rows])
@@ -120,23 +145,27 @@ class OutboxRelay:
         await conn.execute(update(o).where(o.c.id.in_(ids))
                            .values(published_at=func.now(), attempts=o.c.attempts + 1, last_error=None))
 
-    async def _record_failure(self, ids: list[int], exc: BaseException) -> None:
+    async def _record_failure(self, conn: AsyncConnection, ids: list[int], exc: BaseException) -> None:
         try:
-            async with self._engine.begin() as conn:
-                await conn.execute(
-                    update(self._outbox).where(self._outbox.c.id.in_(ids))
-                    .values(attempts=self._outbox.c.attempts + 1, last_error=repr(exc)[:500])
-                )
-        except Exception as exc:  # noqa: BLE001 - the database may be the thing that is down
-            _report(exc, "could not record publish failure")
+            await conn.execute(
+                update(self._outbox).where(self._outbox.c.id.in_(ids))
+                .values(attempts=self._outbox.c.attempts + 1, last_error=repr(exc)[:500])
+            )
+            await conn.commit()
+        except Exception as db_exc:  # noqa: BLE001 - the database may be the thing that is down
+            _report(db_exc, "could not record publish failure")
 
     async def run(self, stop: asyncio.Event) -> None:
         """Publish until `stop` is set, backing off exponentially while Kafka or the database fails."""
         backoff = self._poll_interval
+        loop = asyncio.get_running_loop()
+        self.running = True
+        self.last_pass_ok = loop.time()
         try:
             while not stop.is_set():
                 try:
                     n = await self.publish_pending()
+                    self.last_pass_ok = loop.time()
                     backoff = self._poll_interval
                     if n:
                         OUTAGES.recovered("kafka")
@@ -155,6 +184,7 @@ class OutboxRelay:
                 except TimeoutError:
                     pass
         finally:
+            self.running = False
             await self._drop_producer()
 
     async def pending(self) -> int:
