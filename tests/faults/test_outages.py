@@ -4,7 +4,8 @@ data-exchange runs as a real process. Four MLLP connections send ADT admissions 
 Kafka are stopped and started. Then: every valid message was answered AA or — during the outage — AR with
 ERR-3 207 (never AE); after the sender resends each AR'd message unchanged, every message is stored exactly
 once; the service's log holds a bounded number of lines for the outage (lost / summary / back, not one line
-or traceback per failed attempt); readiness and gRPC health name the outage while it lasts.
+or traceback per failed attempt); readiness and gRPC health name the outage while it lasts; every outbox
+row is published within DRAIN_BOUND_S once both are back.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ BIN = Path(sys.executable).parent
 CONNECTIONS = 4
 MIN_MESSAGES = 300
 LINES_PER_DEPENDENCY_PER_MINUTE = 20
+DRAIN_BOUND_S = 60
 
 
 def _free_port() -> int:
@@ -260,9 +262,22 @@ async def test_outages_answer_ar_207_log_a_summary_and_store_every_message_once(
     try:
         stored = Counter(r["control_id"] for r in await conn.fetch(
             "SELECT control_id FROM inbound_messages WHERE sending_facility = 'H002'"))
+        # the relay publishes the whole backlog once both are back (it once stalled here for good)
+        t_drain = time.monotonic()
+        left = -1
+        while time.monotonic() - t_drain < DRAIN_BOUND_S:
+            left = await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+            if not left:
+                break
+            await asyncio.sleep(0.5)
+        total = await conn.fetchval("SELECT count(*) FROM outbox")
+        failed = await conn.fetchval("SELECT count(*) FROM outbox WHERE attempts > 1")
     finally:
         await conn.close()
     assert stored == Counter({f"OUT-{n:05d}": 1 for n in acks}), "a message stored twice or not at all"
+    assert left == 0, f"{left} of {total} outbox rows unpublished {DRAIN_BOUND_S} s after both came back"
+    print(f"outbox drained: {total} rows published ({failed} after a failed attempt), "
+          f"{time.monotonic() - t_drain:.1f} s after the resends")
 
     lines = _log_lines(dx["log"], start, end)
     noisy = [x for x in lines if x.get("level") in ("WARNING", "ERROR", "CRITICAL", "RAW")]
