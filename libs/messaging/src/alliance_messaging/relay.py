@@ -6,17 +6,19 @@ import asyncio
 import contextlib
 import logging
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from opentelemetry import trace
-from sqlalchemy import Table, func, select, text, update
+from sqlalchemy import Row, Table, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from alliance_telemetry import OUTAGES, context_from_traceparent, inject_kafka_headers
 
 from .envelope import CONTENT_TYPE
 from .failures import dependency_of
+from .kafka import bounded
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
@@ -73,10 +75,10 @@ class OutboxRelay:
         if self._producer is None:
             producer = self._producer_factory()
             try:
-                await asyncio.wait_for(producer.start(), self._publish_timeout)
+                await bounded(producer.start(), self._publish_timeout, "producer start")
             except BaseException:
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(producer.stop(), self._publish_timeout)
+                    await bounded(producer.stop(), self._publish_timeout, "producer stop")
                 raise
             self._producer = producer
         return self._producer
@@ -86,7 +88,7 @@ class OutboxRelay:
         producer, self._producer = self._producer, None
         if producer is not None:
             try:
-                await asyncio.wait_for(producer.stop(), self._publish_timeout)
+                await bounded(producer.stop(), self._publish_timeout, "producer stop")
             except Exception as exc:  # noqa: BLE001 - best effort on a broken client
                 _report(exc, "producer stop failed")
 
@@ -112,21 +114,7 @@ class OutboxRelay:
                 return 0
             producer = await self._ensure_producer()
             try:
-                futures = []
-                for row in rows:
-                    with tracer.start_as_current_span(
-                        f"{row.topic} publish",
-                        context=context_from_traceparent(row.traceparent),
-                        kind=trace.SpanKind.PRODUCER,
-                        attributes={"messaging.system": "kafka", "messaging.destination.name": row.topic,
-                                    "cloudevents.event_type": row.event_type},
-                    ):
-                        headers = inject_kafka_headers([("content-type", CONTENT_TYPE.encode())])
-                    futures.append(
-                        await producer.send(row.topic, value=row.payload, key=row.message_key.encode(),
-                                            headers=headers)
-                    )
-                await asyncio.wait_for(asyncio.gather(*futures), self._publish_timeout)
+                await bounded(self._send_all(producer, rows), self._publish_timeout, "publish")
             except Exception as exc:
                 # Recorded in this transaction: it holds the rows' locks, so another connection would wait for
                 # this one forever (the relay stalled that way after a broker outage, last_error never written).
@@ -139,6 +127,22 @@ class OutboxRelay:
             await self._mark_published(conn, [r.id for r in rows])
         self.published += len(rows)
         return len(rows)
+
+    async def _send_all(self, producer: AIOKafkaProducer, rows: Sequence[Row[Any]]) -> None:
+        """Send every row (keyed by aggregate id, trace context in the headers) and wait for all acks."""
+        futures = []
+        for row in rows:
+            with tracer.start_as_current_span(
+                f"{row.topic} publish",
+                context=context_from_traceparent(row.traceparent),
+                kind=trace.SpanKind.PRODUCER,
+                attributes={"messaging.system": "kafka", "messaging.destination.name": row.topic,
+                            "cloudevents.event_type": row.event_type},
+            ):
+                headers = inject_kafka_headers([("content-type", CONTENT_TYPE.encode())])
+            futures.append(await producer.send(row.topic, value=row.payload, key=row.message_key.encode(),
+                                               headers=headers))
+        await asyncio.gather(*futures)
 
     async def _mark_published(self, conn: AsyncConnection, ids: list[int]) -> None:
         o = self._outbox
@@ -186,6 +190,14 @@ class OutboxRelay:
         finally:
             self.running = False
             await self._drop_producer()
+
+    async def oldest_unsent_age(self) -> float | None:
+        """Seconds since the oldest unpublished row was committed; None when nothing is waiting."""
+        o = self._outbox
+        async with self._engine.connect() as conn:
+            age = await conn.scalar(select(func.extract("epoch", func.now() - func.min(o.c.created_at)))
+                                    .where(o.c.published_at.is_(None)))
+        return None if age is None else float(age)
 
     async def pending(self) -> int:
         """Rows not yet published."""
