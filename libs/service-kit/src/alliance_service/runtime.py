@@ -29,6 +29,7 @@ from alliance_messaging import (
     dlq_topic,
     ensure_topics,
     idempotent_producer,
+    supervise,
 )
 from alliance_telemetry import (
     grpc_server_interceptor,
@@ -37,7 +38,7 @@ from alliance_telemetry import (
     setup_telemetry,
 )
 
-from .health import KafkaProbe, database_check, health_router
+from .health import KafkaProbe, database_check, health_router, outbox_check
 from .migrations import assert_migrated
 from .outages import follow_in_grpc_health, install_outage_handlers
 from .problems import install_problem_handlers
@@ -121,9 +122,11 @@ class Runtime:
         await ensure_topics(s.kafka_bootstrap, [*topics, *(dlq_topic(t) for t in topics)],
                             s.topic_partitions, s.topic_replication_factor, s.kafka_security)
         if background:
-            self._tasks.append(asyncio.create_task(self.relay.run(self._stop), name="relay"))
+            # supervised: a relay or consumer loop that dies is logged once and restarted, never silently gone
+            self._tasks.append(asyncio.create_task(supervise("relay", self.relay.run, self._stop), name="relay"))
             if self.consumer is not None:
-                self._tasks.append(asyncio.create_task(self.consumer.run(self._stop), name="consumer"))
+                self._tasks.append(asyncio.create_task(supervise("consumer", self.consumer.run, self._stop),
+                                                       name="consumer"))
         if grpc_enabled:
             await self._start_grpc()
         for server in self.spec.servers(self):
@@ -215,7 +218,7 @@ def build_app(runtime: Runtime) -> FastAPI:
     install_auth(app, runtime.verifier)
     runtime._kafka_probe = KafkaProbe(runtime.settings.kafka_bootstrap, runtime.settings.kafka_security)
     app.include_router(health_router({"database": database_check(runtime.engine),
-                                      "kafka": runtime._kafka_probe}))
+                                      "kafka": runtime._kafka_probe, "outbox": outbox_check(runtime.relay)}))
     for router in spec.routers(runtime):
         app.include_router(router)
     spec.customize_app(app)
