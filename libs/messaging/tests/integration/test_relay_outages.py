@@ -34,6 +34,19 @@ def _task_dump() -> str:
     return out.getvalue()
 
 
+async def _start_kafka(infra_control, attempts: int = 12) -> None:
+    """Start the broker again; its port (inside the kernel's ephemeral range) can be held for a few seconds
+    by a client's TCP self-connect to the stopped broker — wait that out instead of failing the test."""
+    for attempt in range(attempts):
+        try:
+            await infra_control.start_kafka()
+            return
+        except RuntimeError as exc:
+            if "already in use" not in str(exc) or attempt == attempts - 1:
+                raise
+            await asyncio.sleep(5)
+
+
 async def _sessions(url: str) -> str:
     """What each session of the test database is doing (a transaction left open, a lock wait)."""
     import asyncpg
@@ -87,7 +100,7 @@ async def test_relay_drains_after_postgres_and_kafka_restart_under_load(database
         try:
             await asyncio.sleep(5)
         finally:
-            await infra_control.start_kafka()
+            await _start_kafka(infra_control)
         await asyncio.sleep(3)
         load_done.set()
         await writer
