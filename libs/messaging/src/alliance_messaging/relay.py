@@ -57,11 +57,7 @@ class OutboxRelay:
         # on the relay's own transaction (a lock it waits for, a statement, and the transaction left idle by a
         # client that hung or vanished — the server then ends it and frees the advisory lock for the next pass).
         self._publish_timeout = publish_timeout
-        self._db_timeouts = {
-            "lock_timeout": "5s",
-            "statement_timeout": "30s",
-            "idle_in_transaction_session_timeout": f"{int((publish_timeout + 30) * 1000)}ms",
-        }
+        self._db_timeouts = {"lock": "5s", "statement": "30s", "idle": f"{int((publish_timeout + 30) * 1000)}ms"}
         self._wake = asyncio.Event()
         self.published = 0
         self.last_pass_ok: float | None = None   # loop.time() of the last pass that ended without an error
@@ -96,8 +92,10 @@ class OutboxRelay:
         """Publish one batch of unpublished rows; returns how many were published."""
         o = self._outbox
         async with self._engine.begin() as conn:
-            for setting, value in self._db_timeouts.items():
-                await conn.execute(text("SELECT set_config(:s, :v, true)"), {"s": setting, "v": value})
+            await conn.execute(text("SELECT set_config('lock_timeout', :lock, true),"
+                                    " set_config('statement_timeout', :statement, true),"
+                                    " set_config('idle_in_transaction_session_timeout', :idle, true)"),
+                               self._db_timeouts)
             locked = await conn.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": self._lock_key})
             if not locked:
                 return 0
