@@ -10,7 +10,7 @@ export UV_PYTHON := $(PY)
 
 # The test suite runs on its own broker and database (own ports, own state folder), so it never
 # disturbs what `make up` is running.
-TEST_ENV := ALLIANCE_LOCAL_DIR=$(CURDIR)/.local/test ALLIANCE_PG_PORT=55442 ALLIANCE_KAFKA_PORT=59102 ALLIANCE_KAFKA_CONTROLLER_PORT=59103
+TEST_ENV := ALLIANCE_LOCAL_DIR=$(CURDIR)/.local/test ALLIANCE_PG_PORT=25442 ALLIANCE_KAFKA_PORT=29102 ALLIANCE_KAFKA_CONTROLLER_PORT=29103
 
 .PHONY: help install browser proto proto-check contracts contracts-check lint test test-faults test-unit infra-up infra-down up down demo status logs \
         console run-data-exchange run-referral run-procurement bench run-cost-sharing run-results-mutual-recognition keys

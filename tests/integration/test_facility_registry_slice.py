@@ -199,7 +199,7 @@ async def test_readiness_reports_an_unreachable_broker_as_503(alliance, database
     registry, _ = alliance
     async with _client(registry, None) as c:
         ok = await c.get("/readyz")
-    assert ok.status_code == 200 and ok.json()["checks"] == {"database": "ok", "kafka": "ok"}
+    assert ok.status_code == 200 and ok.json()["checks"] == {"database": "ok", "kafka": "ok", "outbox": "ok"}
     url = await databases.create("nobroker")
     settings = REFERRAL.settings_type(database_url=url, kafka_bootstrap="127.0.0.1:1", http_port=0, grpc_port=0,
                                       jwks=str(dev_keys.jwks_path))

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from opentelemetry import trace
-from sqlalchemy import Table
+from sqlalchemy import Table, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -19,7 +19,7 @@ from alliance_telemetry.metrics import ServiceMetrics
 
 from .envelope import CloudEvent, InvalidEnvelope
 from .failures import dependency_of, is_transient
-from .kafka import PLAINTEXT, KafkaSecurity, dlq_topic, idempotent_producer
+from .kafka import PLAINTEXT, KafkaSecurity, bounded, dlq_topic, idempotent_producer
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
@@ -75,8 +75,12 @@ class EventConsumer:
         batch_max: int = 500,
         security: KafkaSecurity = PLAINTEXT,
         metrics: ServiceMetrics | None = None,
+        kafka_timeout: float = 30.0,
     ) -> None:
         self._engine = engine
+        # Every broker call is bounded (client start/stop, offset commit, DLQ send): aiokafka retries some of
+        # them for as long as the broker is away, and the consumer must restart its clients instead of waiting.
+        self._kafka_timeout = kafka_timeout
         self._security = security
         self._processed = processed_events
         self._bootstrap = bootstrap
@@ -149,8 +153,8 @@ class EventConsumer:
         consumer = self._new_consumer()
         self._consumer = consumer
         self._dlq = idempotent_producer(self._bootstrap, f"{self._group_id}-dlq", self._security)
-        await consumer.start()
-        await self._dlq.start()
+        await bounded(consumer.start(), self._kafka_timeout, "consumer start")
+        await bounded(self._dlq.start(), self._kafka_timeout, "DLQ producer start")
         consumer.subscribe(self._topics, listener=_Revocations(self._lock))
         try:
             while not stop.is_set():
@@ -188,7 +192,7 @@ class EventConsumer:
 
     async def _commit_offset(self, consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> None:
         """Commit the next offset to read, only after the batch's database transaction committed."""
-        await consumer.commit({tp: offset})
+        await bounded(consumer.commit({tp: offset}), self._kafka_timeout, "offset commit")
 
     async def _close(self) -> None:
         consumer, self._consumer = self._consumer, None
@@ -196,7 +200,7 @@ class EventConsumer:
         for client in (consumer, dlq):
             if client is not None:
                 try:
-                    await client.stop()
+                    await bounded(client.stop(), self._kafka_timeout, "client stop")
                 except Exception as exc:  # noqa: BLE001 - best effort on a broken client
                     if (dependency := dependency_of(exc)) is not None:
                         OUTAGES.failed(dependency, exc)
@@ -208,6 +212,9 @@ class EventConsumer:
         parsed = [(record, _parse(record)) for record in records]
         try:
             async with self._engine.begin() as conn:
+                # A transaction left open by a client that hung is ended by the server (its locks freed).
+                await conn.execute(text("SELECT set_config('idle_in_transaction_session_timeout', :v, true)"),
+                                   {"v": f"{int((self._kafka_timeout + 30) * 1000)}ms"})
                 i = 0
                 while i < len(parsed):
                     end = self._run_end(parsed, i)
@@ -341,8 +348,8 @@ class EventConsumer:
             ("dlq.failed_at", datetime.now(UTC).isoformat().encode()),
         ]
         assert self._dlq is not None
-        await self._dlq.send_and_wait(dlq_topic(record.topic), value=record.value, key=record.key,
-                                      headers=headers)
+        await bounded(self._dlq.send_and_wait(dlq_topic(record.topic), value=record.value, key=record.key,
+                                              headers=headers), self._kafka_timeout, "DLQ send")
         if conn is not None and event is not None:
             async with conn.begin_nested():
                 await self._record(conn, record, event, "dead_lettered")

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import KafkaTimeoutError, TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
@@ -50,6 +53,14 @@ class KafkaSecurity:
 
 
 PLAINTEXT = KafkaSecurity()
+
+
+async def bounded(call: Awaitable[T], timeout: float, what: str) -> T:
+    """Await a broker call for at most `timeout` s; running out counts as the broker being unreachable."""
+    try:
+        return await asyncio.wait_for(call, timeout)
+    except TimeoutError as exc:
+        raise KafkaTimeoutError(f"{what} did not finish within {timeout:g} s") from exc
 
 
 def dlq_topic(topic: str) -> str:

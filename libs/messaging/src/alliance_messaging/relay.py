@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from opentelemetry import trace
-from sqlalchemy import Table, func, select, text, update
+from sqlalchemy import Row, Table, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from alliance_telemetry import OUTAGES, context_from_traceparent, inject_kafka_headers
@@ -18,6 +20,7 @@ from alliance_telemetry.metrics import ServiceMetrics
 
 from .envelope import CONTENT_TYPE
 from .failures import dependency_of
+from .kafka import bounded
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
@@ -40,6 +43,7 @@ class OutboxRelay:
         poll_interval: float = 0.1,
         max_backoff: float = 5.0,
         coalesce: float = 0.005,
+        publish_timeout: float = 30.0,
         name: str = "outbox-relay",
         metrics: ServiceMetrics | None = None,
     ) -> None:
@@ -52,8 +56,15 @@ class OutboxRelay:
         self._max_backoff = max_backoff
         self._coalesce = coalesce
         self._lock_key = zlib.crc32(f"{name}:{outbox.name}".encode())
+        # Every await of a pass is bounded: Kafka by `publish_timeout`, the database by server-side timeouts set
+        # on the relay's own transaction (a lock it waits for, a statement, and the transaction left idle by a
+        # client that hung or vanished — the server then ends it and frees the advisory lock for the next pass).
+        self._publish_timeout = publish_timeout
+        self._db_timeouts = {"lock": "5s", "statement": "30s", "idle": f"{int((publish_timeout + 30) * 1000)}ms"}
         self._wake = asyncio.Event()
         self.published = 0
+        self.last_pass_ok: float | None = None   # loop.time() of the last pass that ended without an error
+        self.running = False
         self._metrics = metrics
         if metrics is not None:
             self._published = metrics.counter("alliance_relay_published", "Outbox events published, by topic")
@@ -72,7 +83,12 @@ class OutboxRelay:
     async def _ensure_producer(self) -> AIOKafkaProducer:
         if self._producer is None:
             producer = self._producer_factory()
-            await producer.start()
+            try:
+                await bounded(producer.start(), self._publish_timeout, "producer start")
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await bounded(producer.stop(), self._publish_timeout, "producer stop")
+                raise
             self._producer = producer
         return self._producer
 
@@ -81,7 +97,7 @@ class OutboxRelay:
         producer, self._producer = self._producer, None
         if producer is not None:
             try:
-                await producer.stop()
+                await bounded(producer.stop(), self._publish_timeout, "producer stop")
             except Exception as exc:  # noqa: BLE001 - best effort on a broken client
                 _report(exc, "producer stop failed")
 
@@ -89,6 +105,10 @@ class OutboxRelay:
         """Publish one batch of unpublished rows; returns how many were published."""
         o = self._outbox
         async with self._engine.begin() as conn:
+            await conn.execute(text("SELECT set_config('lock_timeout', :lock, true),"
+                                    " set_config('statement_timeout', :statement, true),"
+                                    " set_config('idle_in_transaction_session_timeout', :idle, true)"),
+                               self._db_timeouts)
             locked = await conn.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": self._lock_key})
             if not locked:
                 return 0
@@ -106,23 +126,14 @@ class OutboxRelay:
             producer = await self._ensure_producer()
             started = time.perf_counter()
             try:
-                futures = []
-                for row in rows:
-                    with tracer.start_as_current_span(
-                        f"{row.topic} publish",
-                        context=context_from_traceparent(row.traceparent),
-                        kind=trace.SpanKind.PRODUCER,
-                        attributes={"messaging.system": "kafka", "messaging.destination.name": row.topic,
-                                    "cloudevents.event_type": row.event_type},
-                    ):
-                        headers = inject_kafka_headers([("content-type", CONTENT_TYPE.encode())])
-                    futures.append(
-                        await producer.send(row.topic, value=row.payload, key=row.message_key.encode(),
-                                            headers=headers)
-                    )
-                await asyncio.gather(*futures)
-            except BaseException as exc:
-                await self._record_failure([r.id for r in rows], exc)
+                await bounded(self._send_all(producer, rows), self._publish_timeout, "publish")
+            except Exception as exc:
+                # Recorded in this transaction: it holds the rows' locks, so another connection would wait for
+                # this one forever (the relay stalled that way after a broker outage, last_error never written).
+                await self._drop_producer()
+                await self._record_failure(conn, [r.id for r in rows], exc)
+                raise
+            except BaseException:
                 await self._drop_producer()
                 raise
             self._record_published(rows, time.perf_counter() - started)
@@ -156,28 +167,48 @@ class OutboxRelay:
         self._backlog.set(count)
         self._oldest.set(age)
 
+    async def _send_all(self, producer: AIOKafkaProducer, rows: Sequence[Row[Any]]) -> None:
+        """Send every row (keyed by aggregate id, trace context in the headers) and wait for all acks."""
+        futures = []
+        for row in rows:
+            with tracer.start_as_current_span(
+                f"{row.topic} publish",
+                context=context_from_traceparent(row.traceparent),
+                kind=trace.SpanKind.PRODUCER,
+                attributes={"messaging.system": "kafka", "messaging.destination.name": row.topic,
+                            "cloudevents.event_type": row.event_type},
+            ):
+                headers = inject_kafka_headers([("content-type", CONTENT_TYPE.encode())])
+            futures.append(await producer.send(row.topic, value=row.payload, key=row.message_key.encode(),
+                                               headers=headers))
+        await asyncio.gather(*futures)
+
     async def _mark_published(self, conn: AsyncConnection, ids: list[int]) -> None:
         o = self._outbox
         await conn.execute(update(o).where(o.c.id.in_(ids))
                            .values(published_at=func.now(), attempts=o.c.attempts + 1, last_error=None))
 
-    async def _record_failure(self, ids: list[int], exc: BaseException) -> None:
+    async def _record_failure(self, conn: AsyncConnection, ids: list[int], exc: BaseException) -> None:
         try:
-            async with self._engine.begin() as conn:
-                await conn.execute(
-                    update(self._outbox).where(self._outbox.c.id.in_(ids))
-                    .values(attempts=self._outbox.c.attempts + 1, last_error=repr(exc)[:500])
-                )
-        except Exception as exc:  # noqa: BLE001 - the database may be the thing that is down
-            _report(exc, "could not record publish failure")
+            await conn.execute(
+                update(self._outbox).where(self._outbox.c.id.in_(ids))
+                .values(attempts=self._outbox.c.attempts + 1, last_error=repr(exc)[:500])
+            )
+            await conn.commit()
+        except Exception as db_exc:  # noqa: BLE001 - the database may be the thing that is down
+            _report(db_exc, "could not record publish failure")
 
     async def run(self, stop: asyncio.Event) -> None:
         """Publish until `stop` is set, backing off exponentially while Kafka or the database fails."""
         backoff = self._poll_interval
+        loop = asyncio.get_running_loop()
+        self.running = True
+        self.last_pass_ok = loop.time()
         try:
             while not stop.is_set():
                 try:
                     n = await self.publish_pending()
+                    self.last_pass_ok = loop.time()
                     backoff = self._poll_interval
                     if n:
                         OUTAGES.recovered("kafka")
@@ -196,7 +227,16 @@ class OutboxRelay:
                 except TimeoutError:
                     pass
         finally:
+            self.running = False
             await self._drop_producer()
+
+    async def oldest_unsent_age(self) -> float | None:
+        """Seconds since the oldest unpublished row was committed; None when nothing is waiting."""
+        o = self._outbox
+        async with self._engine.connect() as conn:
+            age = await conn.scalar(select(func.extract("epoch", func.now() - func.min(o.c.created_at)))
+                                    .where(o.c.published_at.is_(None)))
+        return None if age is None else float(age)
 
     async def pending(self) -> int:
         """Rows not yet published."""

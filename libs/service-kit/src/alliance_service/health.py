@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from alliance_messaging import PLAINTEXT, KafkaSecurity
+from alliance_messaging import PLAINTEXT, KafkaSecurity, OutboxRelay, dependency_of
 from alliance_telemetry import OUTAGES
 
 from .problems import PROBLEM_JSON
@@ -23,6 +23,29 @@ def database_check(engine: AsyncEngine) -> Check:
     async def check() -> None:
         async with engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
+    return check
+
+
+def outbox_check(relay: OutboxRelay, *, stalled_after: float = 60.0, max_age: float = 300.0) -> Check:
+    """The relay is alive and the backlog moves: fails when rows wait while the relay has not completed a pass
+    for `stalled_after` s, or the oldest unsent row is older than `max_age` s (the message names its age)."""
+    async def check() -> None:
+        if relay.last_pass_ok is None:
+            return                                  # this process does not run the relay
+        if not relay.running:
+            raise RuntimeError("outbox relay is not running")
+        try:
+            age = await relay.oldest_unsent_age()
+        except Exception as exc:
+            if dependency_of(exc) == "database":
+                return                              # the database check reports that outage
+            raise
+        if age is None:
+            return
+        idle = asyncio.get_running_loop().time() - relay.last_pass_ok
+        if idle > stalled_after or age > max_age:
+            raise RuntimeError(f"outbox backlog not moving: oldest unsent row {age:.0f} s old, "
+                               f"last completed relay pass {idle:.0f} s ago")
     return check
 
 

@@ -30,6 +30,7 @@ from alliance_messaging import (
     dlq_topic,
     ensure_topics,
     idempotent_producer,
+    supervise,
 )
 from alliance_telemetry import (
     grpc_server_interceptor,
@@ -42,7 +43,7 @@ from alliance_telemetry.server_metrics import GrpcMetricsInterceptor, HttpMetric
 
 from .edge import install_edge
 from .grpc_edge import UnexpectedErrorInterceptor
-from .health import KafkaProbe, database_check, health_router
+from .health import KafkaProbe, database_check, health_router, outbox_check
 from .metrics import metrics_router, watch_dependencies
 from .migrations import assert_migrated
 from .openapi import install_openapi
@@ -131,9 +132,11 @@ class Runtime:
         await ensure_topics(s.kafka_bootstrap, [*topics, *(dlq_topic(t) for t in topics)],
                             s.topic_partitions, s.topic_replication_factor, s.kafka_security)
         if background:
-            self._tasks.append(asyncio.create_task(self.relay.run(self._stop), name="relay"))
+            # supervised: a relay or consumer loop that dies is logged once and restarted, never silently gone
+            self._tasks.append(asyncio.create_task(supervise("relay", self.relay.run, self._stop), name="relay"))
             if self.consumer is not None:
-                self._tasks.append(asyncio.create_task(self.consumer.run(self._stop), name="consumer"))
+                self._tasks.append(asyncio.create_task(supervise("consumer", self.consumer.run, self._stop),
+                                                       name="consumer"))
             if self.metrics is not None and s.otlp_endpoint:   # keep exported gauges fresh between scrapes
                 self._tasks.append(asyncio.create_task(self.metrics.run_sampling(self._stop, 30.0), name="metrics"))
         if grpc_enabled:
@@ -235,7 +238,7 @@ def build_app(runtime: Runtime) -> FastAPI:
     install_auth(app, runtime.verifier)
     runtime._kafka_probe = KafkaProbe(runtime.settings.kafka_bootstrap, runtime.settings.kafka_security)
     app.include_router(health_router({"database": database_check(runtime.engine),
-                                      "kafka": runtime._kafka_probe}))
+                                      "kafka": runtime._kafka_probe, "outbox": outbox_check(runtime.relay)}))
     if runtime.metrics is not None:   # the scrape, and the readiness checks as alliance_dependency_up
         app.include_router(metrics_router(runtime.metrics))
         watch_dependencies(runtime.metrics, {"database": database_check(runtime.engine),
