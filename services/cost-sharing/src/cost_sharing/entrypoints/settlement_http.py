@@ -8,7 +8,6 @@ the QC centre see no settlement data. Each route declares its roles with one of 
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from collections import defaultdict
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -59,6 +58,7 @@ from ..domain.ledger import EntryDraft, LedgerError, Leg, period_of, public_key_
 from ..domain.scorecard import DEFAULT_TARGETS, balanced_scorecard, measure_for
 from ..domain.warnings import CostWarning, WarningError, WarningState
 from ..service import ledger as ledger_cases
+from ..service.indicator_clock import raise_warnings
 from ..service.settlement import case_of, grouping_json, table_in_force
 
 Admin = Annotated[Principal, Depends(require_roles(Roles.ALLIANCE_ADMIN))]
@@ -566,22 +566,8 @@ def router(runtime: Runtime) -> APIRouter:
     async def evaluate(period: Period, _: Admin) -> dict:
         now = datetime.now(UTC)
         uow = runtime.uow()
-        raised = []
         async with uow:
-            for b in breaches(await indicators_for(uow.conn, period)):
-                w = CostWarning.raise_(f"W-{uuid.uuid4().hex[:12].upper()}", b, now)
-                done = await uow.conn.execute(pg_insert(cost_warnings).values(
-                    warning_id=w.warning_id, hospital_id=w.hospital_id, period=w.period, indicator=w.indicator,
-                    level=w.level, value=w.value, threshold=w.threshold, message=w.message, state=w.state.value,
-                    raised_at=w.raised_at, answer_due=w.answer_due).on_conflict_do_nothing()
-                    .returning(cost_warnings.c.warning_id))
-                if done.first() is None:
-                    continue
-                raised.append(w.warning_id)
-                uow.publish(TOPIC, w.hospital_id, pb.WarningRaised(
-                    warning_id=w.warning_id, hospital_id=w.hospital_id, period=w.period, indicator=w.indicator,
-                    level=w.level, value=str(w.value), threshold=str(w.threshold), message=w.message,
-                    answer_due=proto_time(w.answer_due), occurred_at=proto_time(now)))
+            raised = await raise_warnings(uow, breaches(await indicators_for(uow.conn, period)), now)
             await uow.commit()
         return {"period": period, "raised": raised}
 

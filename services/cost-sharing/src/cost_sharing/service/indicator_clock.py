@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, literal_column, select, text
@@ -45,8 +45,13 @@ async def evaluate_closed_month(uow: UnitOfWork, period: str, now: datetime) -> 
     rows = (await uow.conn.execute(select(encounters).where(encounters.c.period.in_([period, before])))).all()
     visits = [Visit(r.hospital_id, regions.get(r.hospital_id) or "unassigned", r.period, r.patient_class, r.total_fen,
                     r.drugs_fen, r.consumables_fen) for r in rows]
+    return await raise_warnings(uow, breaches(compute_indicators(visits, period, before), year_on_year=True), now)
+
+
+async def raise_warnings(uow: UnitOfWork, found: Iterable, now: datetime) -> list[str]:
+    """Store each breach as a warning (one per hospital, period and indicator) and publish WarningRaised."""
     raised = []
-    for b in breaches(compute_indicators(visits, period, before), year_on_year=True):
+    for b in found:
         w = CostWarning.raise_(f"W-{uuid.uuid4().hex[:12].upper()}", b, now)
         done = await uow.conn.execute(pg_insert(cost_warnings).values(
             warning_id=w.warning_id, hospital_id=w.hospital_id, period=w.period, indicator=w.indicator,
