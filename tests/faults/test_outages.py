@@ -170,20 +170,6 @@ async def _wait_ready(port: int, timeout: float = 60) -> None:
     raise AssertionError("not ready again")
 
 
-async def _start_kafka(infra_control, attempts: int = 12) -> None:
-    """Start the broker again. Its ports lie inside the kernel's ephemeral range, so a client's outgoing
-    connection (or a TCP self-connect to the stopped broker) can hold one for a few seconds and the start
-    fails ('already in use', or Kafka's own bind error): wait that out instead of failing the test."""
-    for attempt in range(attempts):
-        try:
-            await infra_control.start_kafka()
-            return
-        except RuntimeError:
-            if attempt == attempts - 1:
-                raise
-            await asyncio.sleep(5)
-
-
 @pytest.mark.timeout(900)   # five services, a broker and a database restarted: minutes on a loaded machine
 async def test_outages_answer_ar_207_log_a_summary_and_store_every_message_once(data_exchange, infra_control):
     dx = data_exchange
@@ -229,7 +215,7 @@ async def test_outages_answer_ar_207_log_a_summary_and_store_every_message_once(
             await asyncio.sleep(5)
             during.append(await _readyz(dx["http"]))
         finally:
-            await _start_kafka(infra_control)
+            await infra_control.start_kafka()
         print(f"database outage {t1 - t0:.0f} s, broker stopped and started in {time.monotonic() - t1:.0f} s")
         await _wait_ready(dx["http"])
         for _ in range(60):                     # "back" is logged once it stayed up 5 s (a probe every 2 s)

@@ -34,20 +34,6 @@ def _task_dump() -> str:
     return out.getvalue()
 
 
-async def _start_kafka(infra_control, attempts: int = 12) -> None:
-    """Start the broker again. Its ports lie inside the kernel's ephemeral range, so a client's outgoing
-    connection (or a TCP self-connect to the stopped broker) can hold one for a few seconds and the start
-    fails ('already in use', or Kafka's own bind error): wait that out instead of failing the test."""
-    for attempt in range(attempts):
-        try:
-            await infra_control.start_kafka()
-            return
-        except RuntimeError:
-            if attempt == attempts - 1:
-                raise
-            await asyncio.sleep(5)
-
-
 async def _sessions(url: str) -> str:
     """What each session of the test database is doing (a transaction left open, a lock wait)."""
     import asyncpg
@@ -101,7 +87,7 @@ async def test_relay_drains_after_postgres_and_kafka_restart_under_load(database
         try:
             await asyncio.sleep(5)
         finally:
-            await _start_kafka(infra_control)
+            await infra_control.start_kafka()
         await asyncio.sleep(3)
         load_done.set()
         await writer

@@ -141,8 +141,20 @@ class InfraControl:
     async def kill_kafka(self) -> None:
         await self._run("kill-kafka")
 
-    async def start_kafka(self) -> None:
-        await self._run("start-kafka")
+    async def start_kafka(self, attempts: int = 12) -> None:
+        """Start the broker again. A client's outgoing connection (or a TCP self-connect to the stopped broker) can
+        hold its port for a few seconds and the start fails ('already in use', or Kafka's own bind error): wait
+        that out instead of failing the test."""
+        import asyncio
+
+        for attempt in range(attempts):
+            try:
+                await self._run("start-kafka")
+                return
+            except RuntimeError:
+                if attempt == attempts - 1:
+                    raise
+                await asyncio.sleep(5)
 
     async def stop_pg(self) -> None:
         await self._run("stop-pg")
